@@ -245,7 +245,7 @@ class StoreSource:
         self.n_rows = int(self.counts.sum())
         if self.n_rows < batch_size: raise ValueError(f"the store holds {self.n_rows} usable rows, fewer than one batch of {batch_size}: extract more audio or lower batch_size")
         shard_rows = max(1, int(self.counts.max()))
-        self.window = max(1, shuffle_buffer // shard_rows)
+        self.window = max(1, shuffle_buffer // 2 // shard_rows)  # two windows are held while a batch spans them
         self.batches_per_epoch = self.n_rows // batch_size
         self.epoch, self.batch = 0, 0
         self._cache = {}
@@ -261,17 +261,23 @@ class StoreSource:
         return [order[i:i + self.window] for i in range(0, len(order), self.window)]
 
     def _load_window(self, epoch:int, w:int, shards) -> dict[str, torch.Tensor]:
+        "The rows of some shards, permuted, written straight into place (one window + one shard in memory)."
         key = (epoch, w)
         if key not in self._cache:
-            parts = []
+            self._cache = {k: v for k, v in self._cache.items() if k == (epoch, w - 1)}
+            total = int(self.counts[shards].sum())
+            dest = torch.from_numpy(np.random.default_rng([self.seed, epoch, w, 1]).permutation(total))
+            out, offset = {}, 0
             for i in shards:
                 t = self.store.shard(self.stream, int(i), self.sites)
                 if self.masks[i] is not None: t = {s: v[self.masks[i]] for s, v in t.items()}
-                parts.append(t)
-            cat = {s: torch.cat([p[s] for p in parts]) for s in self.sites}
-            perm = torch.from_numpy(np.random.default_rng([self.seed, epoch, w, 1]).permutation(len(cat[self.sites[0]])))
-            self._cache = {k: v for k, v in self._cache.items() if k[0] == epoch and k[1] >= w - 1}
-            self._cache[key] = {s: v[perm] for s, v in cat.items()}
+                n = len(t[self.sites[0]])
+                for s, v in t.items():
+                    if s not in out: out[s] = torch.empty((total, v.shape[1]), dtype=v.dtype)
+                    out[s].index_copy_(0, dest[offset:offset + n], v)
+                offset += n
+                del t
+            self._cache[key] = out
         return self._cache[key]
 
     def _get(self, epoch:int, k:int) -> dict[str, torch.Tensor]:
