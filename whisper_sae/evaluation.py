@@ -18,7 +18,8 @@ from .store import real_frames, N_FRAMES
 from .whisper import LoadedWhisper, word_error_rate, transcribe
 
 # %% auto #0
-__all__ = ['ReconstructionStats', 'SparsityStats', 'Splice', 'identity_splice', 'real_frame_mask', 'splice_metrics']
+__all__ = ['ReconstructionStats', 'SparsityStats', 'Splice', 'identity_splice', 'real_frame_mask', 'splice_metrics',
+           'store_metrics', 'frequency_histogram']
 
 # %% ../nbs/08_evaluation.ipynb #8bba7a26
 class ReconstructionStats:
@@ -139,3 +140,44 @@ def _recovered(zero:float, spliced:float, clean:float) -> float:
     "(zero - spliced) / (zero - clean); NaN when ablation does not hurt (the ratio is undefined)."
     gap = zero - clean
     return float('nan') if abs(gap) < 1e-12 else (zero - spliced) / gap
+
+# %% ../nbs/08_evaluation.ipynb #344c0700
+def store_metrics(store, # an ActivationStore
+                  in_sites:Sequence[str], out_sites:Sequence[str], # what the dictionary reads and writes
+                  reconstruct:Callable[[dict], dict], # {in_site: (N, d)} -> {out_site: (N, d)}
+                  latents:Callable[[dict], torch.Tensor], # {in_site: (N, d)} -> (N, n_latents) activations
+                  n_latents:int, clips:Sequence[int]|None=None, batch_size:int=4096, dense_threshold:float=0.1) -> tuple[dict, torch.Tensor]:
+    "Reconstruction + sparsity metrics over the store's real frames of `clips`; returns (metrics, latent frequencies)."
+    sites = list(dict.fromkeys([*in_sites, *out_sites]))
+    cols = store.read([*sites, 'clip', 'is_padding'], stream=store.stream_of(sites[0]))
+    keep = cols['is_padding'] == 0
+    if clips is not None: keep &= torch.isin(cols['clip'], torch.as_tensor(list(clips), dtype=cols['clip'].dtype))
+    if not keep.any(): raise ValueError("no held-out frames in the store for these clips: check the split")
+    rec = {s: ReconstructionStats() for s in out_sites}
+    sp = SparsityStats(n_latents)
+    idx = keep.nonzero().squeeze(1)
+    with torch.no_grad():
+        for i in range(0, len(idx), batch_size):
+            rows = idx[i:i + batch_size]
+            xs = {s: cols[s][rows].float() for s in in_sites}
+            out = reconstruct(xs)
+            for s in out_sites: rec[s].update(cols[s][rows].float(), out[s])
+            sp.update(latents(xs))
+    res = sp.result(dense_threshold)
+    per_site = {s: r.result() for s, r in rec.items()}
+    if len(out_sites) == 1: res |= per_site[out_sites[0]]
+    else:
+        res['per_site'] = per_site
+        for k in ('mse', 'fvu', 'cosine', 'l2_ratio'): res[k] = float(np.mean([v[k] for v in per_site.values()]))
+    return res, sp.frequencies()
+
+def frequency_histogram(freqs:torch.Tensor, # per-latent firing frequency
+                        title:str='Latent firing frequency', dense_threshold:float=0.1):
+    "Plotly histogram of log10 firing frequencies, dead latents counted separately."
+    import plotly.graph_objects as go
+    f = freqs.double().numpy()
+    dead = int((f == 0).sum())
+    fig = go.Figure(go.Histogram(x=np.log10(f[f > 0]), nbinsx=50, name='latents'))
+    fig.add_vline(x=math.log10(dense_threshold), line_dash='dash', annotation_text=f'dense ({dense_threshold:.0%})')
+    fig.update_layout(title=f'{title} ({dead} dead of {len(f)})', xaxis_title='log10 firing frequency', yaxis_title='latents', bargap=0.05)
+    return fig

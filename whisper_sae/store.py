@@ -213,7 +213,11 @@ class ActivationStore:
     def read(self, columns:Sequence[str], # sites and/or metadata columns ('clip', 'position', 'time', 'is_padding', 'token')
              stream:str|None=None) -> dict[str, torch.Tensor]:
         "Whole columns, concatenated over shards (loads them into memory)."
-        stream = stream or self.stream_of(next(c for c in columns if c in self.sites))
+        if stream is None:
+            named = [c for c in columns if c in self.sites]
+            if named: stream = self.stream_of(named[0])
+            elif len(self.streams) == 1: stream = next(iter(self.streams))
+            else: raise ValueError(f"metadata columns exist in each stream ({', '.join(self.streams)}): pass stream=")
         parts = [self.shard(stream, i, columns) for i in range(len(self.streams[stream]['shards']))]
         return {c: torch.cat([p[c] for p in parts]) for c in columns}
     def source(self, sites:Sequence[str], batch_size:int, seed:int=0, shuffle_buffer:int=262144,
