@@ -240,6 +240,7 @@ class DictionaryConfig(Config):
     normalize_activations: bool = True  # scale inputs to unit mean squared norm (folded back on save)
     dead_remedy: str = 'auxk'  # none, auxk (auxiliary loss) or resample
     k_aux: int = 512  # dead latents used by the AuxK loss
+    aux_coeff: float = 0.03125  # weight of the AuxK loss
     dead_after_tokens: int = 1_000_000  # a latent is dead after this many tokens without firing
     def validate(self):
         p = self._prefix
@@ -261,10 +262,12 @@ class DictionaryConfig(Config):
         if self.architecture in ('topk', 'batchtopk'):
             if self.k < 1: _fail(p+'k', f"must be >= 1, got {self.k}", "use e.g. 32")
             if self.k > self.n_latents: _fail(p+'k', f"k={self.k} > n_latents={self.n_latents}", "lower k or raise n_latents")
-        for name in ('l1_coeff', 'l0_coeff', 'jumprelu_threshold', 'jumprelu_bandwidth'):
+        for name in ('l1_coeff', 'l0_coeff', 'jumprelu_threshold', 'jumprelu_bandwidth', 'aux_coeff'):
             if getattr(self, name) < 0: _fail(p+name, f"must be >= 0, got {getattr(self, name)}", "use a non-negative value")
         if self.dead_remedy not in DEAD_REMEDIES: _fail(p+'dead_remedy', f"unknown remedy {self.dead_remedy!r}", f"use one of {', '.join(DEAD_REMEDIES)}")
         if self.k_aux < 1 or self.dead_after_tokens < 1: _fail(p+'k_aux', "k_aux and dead_after_tokens must be >= 1", "use e.g. k_aux: 512")
+        if self.architecture == 'jumprelu' and not self.jumprelu_threshold > 0: _fail(p+'jumprelu_threshold', "must be > 0", "use e.g. 0.001")
+        if self.architecture == 'jumprelu' and not self.jumprelu_bandwidth > 0: _fail(p+'jumprelu_bandwidth', "must be > 0", "use e.g. 0.001")
     @property
     def sites(self) -> list[str]:
         "Every site this dictionary reads or writes, in order, without repeats."
@@ -289,6 +292,8 @@ class TrainConfig(Config):
     amp: str = 'none'  # mixed precision: none, bf16 or fp16 (CUDA)
     seed: int = 0  # seeds init, data order and sampling
     shuffle_buffer: int = 262144  # frames held in the shuffle buffer
+    sparsity_warmup_steps: int = 0  # steps over which the L1/L0 penalty ramps linearly from 0 to its coefficient
+    init_batches: int = 8  # batches read before training to estimate normalisation and initialise b_dec
     log_every: int = 50  # steps between metric logs
     checkpoint_every: int = 500  # steps between checkpoints
     wandb: bool = False  # log to Weights & Biases (WANDB_MODE=offline works)
@@ -306,6 +311,8 @@ class TrainConfig(Config):
         if self.amp not in AMP_MODES: _fail(p+'amp', f"unknown mode {self.amp!r}", f"use one of {', '.join(AMP_MODES)}")
         if self.shuffle_buffer < 1 or self.log_every < 1 or self.checkpoint_every < 1:
             _fail(p+'shuffle_buffer', "shuffle_buffer, log_every and checkpoint_every must be >= 1", "use positive values")
+        if self.sparsity_warmup_steps < 0: _fail(p+'sparsity_warmup_steps', f"must be >= 0, got {self.sparsity_warmup_steps}", "use 0 (no warm-up) or e.g. 500")
+        if self.init_batches < 1: _fail(p+'init_batches', f"must be >= 1, got {self.init_batches}", "use e.g. 8")
 
 # %% ../nbs/00_config.ipynb #490d769e
 @dataclass
