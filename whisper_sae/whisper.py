@@ -392,15 +392,28 @@ _HUB_ID = re.compile(r'^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$')
 def _looks_like_path(spec:str) -> bool:
     return spec.startswith(('.', '/', '~')) or '\\' in spec or spec.count('/') > 1
 
+def _hub_unreachable() -> str|None:
+    "Why the HuggingFace hub cannot be reached right now (None if it can): offline mode, DNS or connection failure."
+    import socket, huggingface_hub.constants as hfc
+    from urllib.parse import urlparse
+    if hfc.HF_HUB_OFFLINE: return "HF_HUB_OFFLINE is set"
+    host = urlparse(hfc.ENDPOINT).hostname or 'huggingface.co'
+    try: socket.create_connection((host, 443), timeout=3).close()
+    except OSError as e: return f"cannot reach {host}: {e}"
+    return None
+
 def _load_hub(spec:str, dtype:str, attn:str) -> LoadedWhisper:
-    try:
-        model = WhisperForConditionalGeneration.from_pretrained(spec, dtype=_TORCH_DTYPES[dtype], attn_implementation=attn)
-        processor = WhisperProcessor.from_pretrained(spec)
-    except OSError as e:
-        reason = str(e).strip().split('\n')[0][:300]
-        raise ModelNotAvailableError(f"could not load {spec!r} from the HuggingFace hub or its local cache ({reason}). "
-                                     f"If this machine is offline, use one of the {OFFLINE_ALTERNATIVES}") from None
-    return LoadedWhisper(model.eval(), processor, ModelSource('hub', spec, spec))
+    def load(local_only:bool):
+        model = WhisperForConditionalGeneration.from_pretrained(spec, dtype=_TORCH_DTYPES[dtype], attn_implementation=attn, local_files_only=local_only)
+        return LoadedWhisper(model.eval(), WhisperProcessor.from_pretrained(spec, local_files_only=local_only), ModelSource('hub', spec, spec))
+    try: return load(local_only=True)  # the HF cache first: no network round-trips
+    except OSError: pass
+    why = _hub_unreachable()
+    if why is None:
+        try: return load(local_only=False)
+        except OSError as e: why = str(e).strip().split('\n')[0][:300]
+    raise ModelNotAvailableError(f"could not load {spec!r} from the HuggingFace hub or its local cache ({why}). "
+                                 f"If this machine is offline, use one of the {OFFLINE_ALTERNATIVES}")
 
 def _load_folder(folder:Path, spec:str, dtype:str, attn:str) -> LoadedWhisper:
     if (folder/'model.bin').exists(): return load_ct2_dir(folder, dtype, attn)
