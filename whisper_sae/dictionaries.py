@@ -382,7 +382,7 @@ class Dictionary(nn.Module):
         "An independent copy (same class, config and weights)."
         new = type(self)(self.cfg, self.d_in, self.d_out)
         new.load_state_dict(self.state_dict()); new.sparsity_scale = self.sparsity_scale
-        return new.to(self.W_enc.device)
+        return new.to(self.W_enc.device).train(self.training)
 
     def for_saving(self): return self
     def cfg_dict(self) -> dict:
