@@ -232,10 +232,10 @@ class DictionaryConfig(Config):
     out_sites: list[str]|None = None  # sites the decoder reconstructs (None: same as in_sites)
     n_latents: int = 3072  # dictionary size
     k: int = 32  # active latents per frame (topk, batchtopk)
-    l1_coeff: float = 5.0  # L1 penalty weight (relu)
-    l0_coeff: float = 1.0  # L0 penalty weight (jumprelu)
-    jumprelu_threshold: float = 0.001  # initial threshold (jumprelu)
-    jumprelu_bandwidth: float = 0.001  # straight-through estimator bandwidth (jumprelu)
+    l1_coeff: float = 0.25  # L1 penalty weight (relu), for activations normalised to unit mean squared norm
+    l0_coeff: float = 0.01  # L0 penalty weight (jumprelu), same units
+    jumprelu_threshold: float = 0.05  # initial threshold (jumprelu), same units
+    jumprelu_bandwidth: float = 0.05  # straight-through estimator bandwidth (jumprelu)
     skip_connection: bool = False  # add a linear skip path (transcoders)
     normalize_activations: bool = True  # scale inputs to unit mean squared norm (folded back on save)
     dead_remedy: str = 'auxk'  # none, auxk (auxiliary loss) or resample
