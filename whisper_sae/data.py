@@ -172,6 +172,9 @@ def dataset_utterances(ds, # a `datasets.Dataset` or `IterableDataset`
             if col is not None and col not in feats:
                 raise ValueError(f"dataset has no column {col!r}: its columns are {', '.join(feats)}; pass audio_column=/text_column= to name them")
         if isinstance(feats[audio_column], Audio): ds = ds.cast_column(audio_column, Audio(decode=False))
+    elif hasattr(ds, 'cast_column'):
+        try: ds = ds.cast_column(audio_column, Audio(decode=False))
+        except Exception: pass
     utts = []
     for i, row in enumerate(ds):
         if max_clips is not None and len(utts) >= max_clips: break
