@@ -8,6 +8,7 @@ import json, math, warnings
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -18,19 +19,31 @@ from .config import DictionaryConfig, atomic_write_bytes, atomic_write_text
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'CFG_FILE', 'WEIGHTS_FILE', 'DICTIONARIES', 'SAELENS_CFG', 'SAELENS_WEIGHTS',
-           'SparseDecode', 'sparse_decode', 'TopKEncode', 'topk_encode', 'JumpReLUFn', 'StepFn', 'DictOutput',
-           'mse_loss', 'fvu', 'geometric_median', 'DictionaryError', 'register', 'Dictionary', 'ReLUSAE', 'TopKSAE',
-           'JumpReLUSAE', 'BatchTopKSAE', 'build_dictionary', 'load_dictionary', 'export_saelens', 'load_saelens']
+           'SparseDecode', 'sparse_decode', 'TopKEncode', 'topk_encode', 'TopKAutoencoder', 'JumpReLUFn', 'StepFn',
+           'DictOutput', 'mse_loss', 'fvu', 'geometric_median', 'DictionaryError', 'register', 'Dictionary', 'ReLUSAE',
+           'TopKSAE', 'JumpReLUSAE', 'BatchTopKSAE', 'build_dictionary', 'load_dictionary', 'export_saelens',
+           'load_saelens']
 
 # %% ../nbs/05_dictionaries.ipynb #105827f7
 def _by_latent(idx_BK:torch.Tensor, # latent index of each active pair, (B, k)
                n_latents:int): # dictionary size
     "Sort the active pairs by latent: (order of flattened pairs, frame of each sorted pair, per-latent offsets)."
+    k = idx_BK.shape[1]
+    if idx_BK.device.type == 'cpu':  # single-threaded numpy: a 16-bit radix sort, no thread synchronisation
+        flat = idx_BK.reshape(-1).numpy()
+        order = np.argsort(flat.astype(np.uint16) if n_latents <= 65536 else flat, kind='stable')
+        counts = np.bincount(flat, minlength=n_latents)
+        return torch.from_numpy(order), torch.from_numpy(order // k), torch.from_numpy(np.cumsum(counts) - counts)
     flat = idx_BK.reshape(-1)
-    order = flat.to(torch.int32).argsort() if n_latents < 2**31 else flat.argsort()
+    order = flat.argsort(stable=True)
     counts = torch.bincount(flat, minlength=n_latents)
-    offsets = counts.cumsum(0) - counts
-    return order, order // idx_BK.shape[1], offsets
+    return order, order // k, counts.cumsum(0) - counts
+
+def _latent_sums(idx_BK, w_BK, n_latents:int):
+    "Sum of the weights of each latent's active pairs, (n_latents,)."
+    if idx_BK.device.type == 'cpu':
+        return torch.from_numpy(np.bincount(idx_BK.reshape(-1).numpy(), weights=w_BK.reshape(-1).double().numpy(), minlength=n_latents)).to(w_BK.dtype)
+    return torch.zeros(n_latents, dtype=w_BK.dtype, device=w_BK.device).index_add_(0, idx_BK.reshape(-1), w_BK.reshape(-1))
 
 def _transpose_product(rows_sorted, offsets, dense_BD, weights_sorted):
     "`S^T @ dense` for the sparse (B, n_latents) matrix S given as pairs sorted by latent: (n_latents, D)."
@@ -93,7 +106,7 @@ class TopKEncode(torch.autograd.Function):
         n = W_enc_DF.shape[1]
         g_x = g_b_pre = g_W = g_b = None
         if ctx.needs_input_grad[3] or ctx.has_b_pre and ctx.needs_input_grad[1]:
-            g_b = torch.zeros(n, dtype=gv.dtype, device=gv.device).index_add_(0, idx.reshape(-1), gv.reshape(-1))
+            g_b = _latent_sums(idx, gv, n)
             if ctx.has_b_pre and ctx.needs_input_grad[1]: g_b_pre = -(W_enc_DF @ g_b.to(W_enc_DF.dtype))
         if ctx.needs_input_grad[2]:
             order, rows, offsets = _by_latent(idx, n)
@@ -110,7 +123,42 @@ def topk_encode(x_BD:torch.Tensor, # input, (B, D)
     "TopK encoding with a sparse backward: values (B, k) after ReLU and their latent indices (B, k)."
     return TopKEncode.apply(x_BD, b_pre_D, W_enc_DF, b_enc_F, k)
 
-# %% ../nbs/05_dictionaries.ipynb #5d15bcee
+# %% ../nbs/05_dictionaries.ipynb #8c3b3f88
+class TopKAutoencoder(torch.autograd.Function):
+    "Fused `topk_encode` + `sparse_decode`: (decoded (B, D_out) without bias, values (B, k), indices (B, k))."
+    @staticmethod
+    def forward(ctx, x_BD, b_pre_D, W_enc_DF, b_enc_F, W_dec_FO, k):
+        B, D = x_BD.shape
+        xa = torch.empty(B, D + 1, dtype=x_BD.dtype, device=x_BD.device)  # [x − b_pre, 1]: b_enc rides in the GEMM
+        if b_pre_D is not None: torch.sub(x_BD, b_pre_D, out=xa[:, :D])
+        else: xa[:, :D] = x_BD
+        xa[:, D] = 1
+        pre = xa @ torch.cat([W_enc_DF, b_enc_F[None].to(W_enc_DF.dtype)])
+        vals, idx = pre.topk(k, dim=-1, sorted=False)
+        del pre
+        vals = vals.to(x_BD.dtype).relu_()
+        dec = F.embedding_bag(idx, W_dec_FO, mode='sum', per_sample_weights=vals.to(W_dec_FO.dtype))
+        ctx.save_for_backward(xa, W_enc_DF, W_dec_FO, vals, idx)
+        ctx.has_b_pre = b_pre_D is not None
+        ctx.mark_non_differentiable(idx)
+        return dec, vals, idx
+
+    @staticmethod
+    def backward(ctx, g_dec, g_vals, _):
+        xa, W_enc, W_dec, vals, idx = ctx.saved_tensors
+        (n, D), need = W_enc.shape[::-1], ctx.needs_input_grad
+        gv = _sddmm(g_dec.contiguous(), W_dec, idx).to(vals.dtype) if g_dec is not None else torch.zeros_like(vals)
+        if g_vals is not None: gv = gv + g_vals
+        order, rows, offsets = _by_latent(idx, n)
+        g_W_dec = _transpose_product(rows, offsets, g_dec.contiguous(), vals.reshape(-1)[order].to(g_dec.dtype)) if need[4] and g_dec is not None else None
+        gv = gv * (vals > 0)
+        g_Wb = _transpose_product(rows, offsets, xa, gv.reshape(-1)[order].to(xa.dtype))  # (n, D + 1): [g_W_enc^T | g_b_enc]
+        g_W_enc, g_b = g_Wb[:, :D].t(), g_Wb[:, D].contiguous()
+        g_b_pre = -(W_enc @ g_b.to(W_enc.dtype)) if ctx.has_b_pre and need[1] else None
+        g_x = F.embedding_bag(idx, W_enc.t().contiguous(), mode='sum', per_sample_weights=gv.to(W_enc.dtype)) if need[0] else None
+        return g_x, g_b_pre, g_W_enc if need[2] else None, g_b if need[3] else None, g_W_dec, None
+
+# %% ../nbs/05_dictionaries.ipynb #01c8abef
 def _rectangle(u): return ((u > -0.5) & (u < 0.5)).to(u.dtype)
 
 class JumpReLUFn(torch.autograd.Function):
@@ -137,7 +185,7 @@ class StepFn(torch.autograd.Function):
         g_theta = (-(1.0 / ctx.bandwidth) * _rectangle((z - theta) / ctx.bandwidth) * g).reshape(-1, z.shape[-1]).sum(0)
         return torch.zeros_like(z), g_theta, None
 
-# %% ../nbs/05_dictionaries.ipynb #3a1f6299
+# %% ../nbs/05_dictionaries.ipynb #a97284a9
 class DictOutput(NamedTuple):
     "What a dictionary's forward pass returns."
     recon: torch.Tensor  # reconstruction of the output site(s): (..., d_out), crosscoders (..., L, d)
@@ -160,10 +208,10 @@ class DictOutput(NamedTuple):
         "Mean number of active latents per row."
         return (self.values > 0).sum(-1).float().mean()
 
-# %% ../nbs/05_dictionaries.ipynb #a97284a9
+# %% ../nbs/05_dictionaries.ipynb #8d83065e
 def mse_loss(recon_ND:torch.Tensor, target_ND:torch.Tensor) -> torch.Tensor:
     "Squared error summed over features, averaged over rows: `mean_n ||recon_n − target_n||²`."
-    return (recon_ND - target_ND).pow(2).sum(-1).mean()
+    return F.mse_loss(recon_ND, target_ND, reduction='sum') / recon_ND.shape[0]
 
 def fvu(recon_ND:torch.Tensor, target_ND:torch.Tensor) -> torch.Tensor:
     "Fraction of variance unexplained: `Σ||recon − target||² / Σ||target − mean(target)||²`."
@@ -180,7 +228,7 @@ def geometric_median(x_ND:torch.Tensor, # points, (N, D)
         m = new
     return m
 
-# %% ../nbs/05_dictionaries.ipynb #eaaf46e3
+# %% ../nbs/05_dictionaries.ipynb #6dc12b4b
 class DictionaryError(ValueError):
     "Bad input to a dictionary (wrong width, missing target); the message names the fix."
 
@@ -194,7 +242,7 @@ def register(cls):
     DICTIONARIES[cls.architecture] = cls
     return cls
 
-# %% ../nbs/05_dictionaries.ipynb #f3a1a353
+# %% ../nbs/05_dictionaries.ipynb #2262404d
 class Dictionary(nn.Module):
     "Base class of sparse dictionaries: shared weights, flat shapes, losses, constraints and storage."
     architecture = ''
@@ -258,6 +306,10 @@ class Dictionary(nn.Module):
 
     def _decode_code(self, vals, idx):
         return sparse_decode(vals, idx, self.W_dec) if idx is not None else vals @ self.W_dec
+    def _code_decode(self, x_ND):
+        "Code and decoded output (before bias and skip path) of flat inputs: (values, indices, loss terms, decoded)."
+        vals, idx, losses = self._code(x_ND)
+        return vals, idx, losses, self._decode_code(vals, idx)
 
     def _output(self, code_out, x_ND):
         r = code_out + self.b_dec
@@ -290,8 +342,8 @@ class Dictionary(nn.Module):
             if not self.tied: raise DictionaryError(f"a {self.cfg.kind} predicts other sites ({', '.join(self.out_sites)}): pass their activations as y")
             yf = xf
         else: yf = self._flat_out(y)[0]
-        vals, idx, losses = self._code(xf)
-        recon = self._output(self._decode_code(vals, idx), xf)
+        vals, idx, losses, dec = self._code_decode(xf)
+        recon = self._output(dec, xf)
         losses = {'mse': mse_loss(recon, yf), **losses}
         if dead is not None and bool(dead.any()):
             losses['aux'] = self.cfg.aux_coeff * self.aux_loss(self._centre(xf), (yf - recon).detach(), dead)
@@ -406,7 +458,7 @@ class Dictionary(nn.Module):
     def extra_repr(self):
         return f"{self.cfg.kind}, D_in={self.D_in}, D_out={self.D_out}, n_latents={self.n_latents}"
 
-# %% ../nbs/05_dictionaries.ipynb #2262404d
+# %% ../nbs/05_dictionaries.ipynb #20cd77d1
 @register
 class ReLUSAE(Dictionary):
     "ReLU latents with an L1 penalty weighted by decoder norms (Anthropic, 2024); decoder norms are free."
@@ -424,8 +476,11 @@ class TopKSAE(Dictionary):
     def _code(self, x_ND):
         vals, idx = topk_encode(x_ND, self.b_dec if self.tied else None, self.W_enc, self.b_enc, self.cfg.k)
         return vals, idx, {}
+    def _code_decode(self, x_ND):
+        dec, vals, idx = TopKAutoencoder.apply(x_ND, self.b_dec if self.tied else None, self.W_enc, self.b_enc, self.W_dec, self.cfg.k)
+        return vals, idx, {}, dec
 
-# %% ../nbs/05_dictionaries.ipynb #20cd77d1
+# %% ../nbs/05_dictionaries.ipynb #4578fa5d
 @register
 class JumpReLUSAE(Dictionary):
     "A learned threshold per latent, trained with straight-through estimators and an L0 penalty."
@@ -474,7 +529,7 @@ class BatchTopKSAE(Dictionary):
         return j.to(self.W_enc.device).train(self.training)
     def for_saving(self): return self.to_jumprelu()
 
-# %% ../nbs/05_dictionaries.ipynb #4578fa5d
+# %% ../nbs/05_dictionaries.ipynb #03cf619f
 def build_dictionary(cfg:DictionaryConfig, # architecture, kind, sites and size
                      d_in:int, # width of each input site
                      d_out:int|None=None, # width of each output site (transcoders; None: d_in)
@@ -505,7 +560,7 @@ def load_dictionary(path:str|Path, # folder written by `Dictionary.save`
     except RuntimeError as e: raise DictionaryError(f"{path/WEIGHTS_FILE} does not match {path/CFG_FILE}: {e}") from None
     return d.to(device).eval()
 
-# %% ../nbs/05_dictionaries.ipynb #0ab29233
+# %% ../nbs/05_dictionaries.ipynb #bdc2c16d
 SAELENS_CFG, SAELENS_WEIGHTS = 'cfg.json', 'sae_weights.safetensors'
 _TO_SAELENS = {'relu': 'standard', 'topk': 'topk', 'jumprelu': 'jumprelu', 'batchtopk': 'jumprelu'}
 _FROM_SAELENS = {'standard': 'relu', 'topk': 'topk', 'jumprelu': 'jumprelu'}

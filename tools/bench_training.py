@@ -1,0 +1,222 @@
+#!/usr/bin/env python
+"""Side-by-side TopK SAE training throughput: whisper_sae vs SAELens, dictionary_learning, sparsify.
+
+Every implementation trains a TopK SAE (d_in 384, 3072 latents, k 32, batch 4096, fp32, Adam) on the same
+synthetic activations, each in its own subprocess (so peak RSS is per implementation), with the same thread
+count. Repeats are interleaved across implementations so machine-load drift hits all of them alike.
+Prints one JSON line per implementation and a final line with `speedup_vs_best_peer`.
+
+The peers are not dependencies of whisper_sae: install them in a throwaway venv, e.g.
+    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install torch==2.13.0 sae-lens eai-sparsify
+    /tmp/peers/bin/pip install --no-deps dictionary-learning && /tmp/peers/bin/pip install einops nnsight
+and pass `--peers-python /tmp/peers/bin/python`. A peer that cannot be imported is skipped with a message.
+
+    python tools/bench_training.py --peers-python /tmp/peers/bin/python
+"""
+from __future__ import annotations
+import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+PEERS = ('saelens', 'dictionary_learning', 'sparsify')
+IMPLS = ('whisper_sae', 'dense_torch') + PEERS
+
+
+# ---------------------------------------------------------------- workers (run in a subprocess each)
+def _batches(args, start_timer, stop_timer):
+    "Endless random batches from the shared data file; calls the timers at the right batch numbers."
+    import numpy as np, torch
+    import warnings; warnings.filterwarnings('ignore', message='The given NumPy array is not writable')
+    data = torch.from_numpy(np.load(args.data, mmap_mode='r'))
+    g = torch.Generator().manual_seed(0)
+    n = 0
+    while True:
+        for idx in torch.randperm(len(data), generator=g).split(args.batch):
+            if len(idx) < args.batch: continue
+            if n == args.warmup: start_timer()
+            if n == args.warmup + args.steps: stop_timer()
+            n += 1
+            yield data[idx.sort().values]
+
+
+def _sgemm_gflops(args):
+    "Sustained sgemm rate on the encoder's shape."
+    import torch
+    a, b = torch.randn(args.batch, args.d), torch.randn(args.d, args.latents)
+    for _ in range(2): a @ b
+    t0 = time.perf_counter(); n = 5
+    for _ in range(n): a @ b
+    return 2 * args.batch * args.d * args.latents * n / (time.perf_counter() - t0) / 1e9
+
+
+class _Timer:
+    def __init__(self): self.t0 = self.t1 = None
+    def start(self): self.t0 = time.perf_counter()
+    def stop(self): self.t1 = time.perf_counter()
+
+
+def run_whisper_sae(args, timer):
+    import torch, whisper_sae
+    from whisper_sae.config import DictionaryConfig, TrainConfig
+    from whisper_sae.training import Callback, CancelFit, Trainer
+    site = 'encoder.blocks.0.resid_post'
+    class Source:  # the shared batches as an ActivationSource (position not needed here)
+        def __iter__(self): return ({site: b} for b in _batches(args, timer.start, timer.stop))
+        def state_dict(self): return {}
+        def load_state_dict(self, s): pass
+    class Stop(Callback):
+        def after_step(self):
+            if timer.t1 is not None: raise CancelFit()
+    dc = DictionaryConfig(architecture='topk', in_sites=[site], n_latents=args.latents, k=args.k)
+    tc = TrainConfig(steps=10**6, batch_size=args.batch, lr=4e-4, warmup_steps=100, log_every=10**6, checkpoint_every=10**6, init_batches=1)
+    with tempfile.TemporaryDirectory() as out:
+        Trainer(Source(), dc, tc, out, callbacks=[Stop()], progress=False, device='cpu').fit()
+    return whisper_sae.__version__
+
+
+def run_dense_torch(args, timer):
+    "A plain dense PyTorch TopK SAE: the baseline a straightforward implementation gets."
+    import torch
+    d, m, k = args.d, args.latents, args.k
+    W_dec = torch.randn(m, d); W_dec /= W_dec.norm(dim=1, keepdim=True)
+    W_dec = torch.nn.Parameter(W_dec); W_enc = torch.nn.Parameter(W_dec.detach().t().clone())
+    b_enc, b_dec = torch.nn.Parameter(torch.zeros(m)), torch.nn.Parameter(torch.zeros(d))
+    opt = torch.optim.Adam([W_enc, b_enc, W_dec, b_dec], lr=4e-4)
+    for x in _batches(args, timer.start, timer.stop):
+        if timer.t1 is not None: break
+        pre = (x - b_dec) @ W_enc + b_enc
+        v, i = pre.topk(k, dim=-1)
+        acts = torch.zeros_like(pre).scatter(-1, i, v.relu())
+        loss = ((acts @ W_dec + b_dec - x) ** 2).sum(-1).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+        with torch.no_grad(): W_dec /= W_dec.norm(dim=1, keepdim=True)
+    return torch.__version__
+
+
+def run_saelens(args, timer):
+    "SAELens `SAETrainer` with a `TopKTrainingSAE`, defaults otherwise."
+    import importlib.metadata as md
+    from sae_lens import LoggingConfig
+    from sae_lens.config import SAETrainerConfig
+    from sae_lens.saes.topk_sae import TopKTrainingSAE, TopKTrainingSAEConfig
+    from sae_lens.training.sae_trainer import SAETrainer
+    sae = TopKTrainingSAE(TopKTrainingSAEConfig(d_in=args.d, d_sae=args.latents, k=args.k, device='cpu'))
+    total = (args.warmup + args.steps + 1) * args.batch
+    cfg = SAETrainerConfig(total_training_samples=total, train_batch_size_samples=args.batch, lr=4e-4, lr_end=4e-4, device='cpu',
+                           logger=LoggingConfig(log_to_wandb=False))
+    SAETrainer(cfg, sae, _batches(args, timer.start, timer.stop)).fit()
+    return md.version('sae-lens')
+
+
+def run_dictionary_learning(args, timer):
+    "dictionary_learning `TopKTrainer.update`, the call its `trainSAE` loop makes per batch."
+    import importlib.metadata as md
+    from dictionary_learning.trainers.top_k import TopKTrainer
+    tr = TopKTrainer(steps=10**6, activation_dim=args.d, dict_size=args.latents, k=args.k, layer=0, lm_name='bench', device='cpu', lr=4e-4)
+    for step, x in enumerate(_batches(args, timer.start, timer.stop)):
+        if timer.t1 is not None: break
+        tr.update(step, x)
+    return md.version('dictionary-learning')
+
+
+def run_sparsify(args, timer):
+    "The per-step SAE work of sparsify's `Trainer` (Adam): forward with dead mask, fvu + auxk loss, parallel-gradient removal."
+    import importlib.metadata as md, torch
+    from sparsify import SparseCoder, SparseCoderConfig
+    sae = SparseCoder(args.d, SparseCoderConfig(num_latents=args.latents, k=args.k), device='cpu')
+    opt = torch.optim.Adam(sae.parameters(), lr=4e-4)
+    since = torch.zeros(args.latents, dtype=torch.long)
+    for x in _batches(args, timer.start, timer.stop):
+        if timer.t1 is not None: break
+        sae.set_decoder_norm_to_unit_norm()
+        out = sae(x, dead_mask=since > 10_000_000)
+        loss = out.fvu + 1 / 32 * out.auxk_loss
+        loss.backward()
+        since += len(x); since[out.latent_indices.flatten()] = 0
+        sae.remove_gradient_parallel_to_decoder_directions()
+        opt.step(); opt.zero_grad()
+    return md.version('eai-sparsify')
+
+
+def worker(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    timer = _Timer()
+    fn = globals()[f'run_{args.worker}']
+    gflops = _sgemm_gflops(args)
+    try:
+        version = fn(args, timer)
+    except ImportError as e:
+        print(json.dumps({'impl': args.worker, 'skipped': f"not importable with {sys.executable}: {e}"})); return
+    if timer.t1 is None: raise RuntimeError(f"{args.worker} stopped before {args.warmup + args.steps} batches")
+    dt = timer.t1 - timer.t0
+    print(json.dumps({'impl': args.worker, 'version': version, 'tokens_per_s': args.steps * args.batch / dt, 'ms_per_step': 1e3 * dt / args.steps,
+                      'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'sgemm_gflops': gflops}))
+
+
+# ---------------------------------------------------------------- driver
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--impls', default=','.join(IMPLS), help=f"comma-separated subset of {', '.join(IMPLS)}")
+    p.add_argument('--peers-python', default='/tmp/peers/bin/python', help='interpreter with the peer libraries installed')
+    p.add_argument('--python', default=sys.executable, help='interpreter with whisper_sae installed')
+    p.add_argument('--repeats', type=int, default=3, help='processes per implementation (median reported)')
+    p.add_argument('--steps', type=int, default=25, help='timed steps')
+    p.add_argument('--warmup', type=int, default=3, help='untimed steps first')
+    p.add_argument('--rows', type=int, default=200_000, help='rows of shared synthetic activations')
+    p.add_argument('--d', type=int, default=384); p.add_argument('--latents', type=int, default=3072)
+    p.add_argument('--k', type=int, default=32); p.add_argument('--batch', type=int, default=4096)
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--worker', help=argparse.SUPPRESS); p.add_argument('--data', help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker: return worker(args)
+
+    import numpy as np
+    impls = [i.strip() for i in args.impls.split(',') if i.strip()]
+    for i in impls:
+        if i not in IMPLS: p.error(f"unknown implementation {i!r}: use {', '.join(IMPLS)}")
+    peers_python = args.peers_python if Path(args.peers_python).exists() else None
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)/'acts.npy'
+        rng = np.random.default_rng(0)  # heavy-tailed, anisotropic activations with a mean offset, like a residual stream
+        scales = np.exp(rng.normal(0, 0.5, args.d)).astype(np.float32)
+        np.save(data, (rng.standard_t(5, (args.rows, args.d)).astype(np.float32) * scales + rng.normal(0, 1, args.d).astype(np.float32)))
+        runs, skipped = {i: [] for i in impls}, {}
+        for r in range(args.repeats):
+            for impl in impls:
+                if impl in skipped: continue
+                py = args.python if impl in ('whisper_sae', 'dense_torch') else peers_python
+                if py is None:
+                    skipped[impl] = f"no peers interpreter at {args.peers_python}: install the peers (see --help) or pass --peers-python"; continue
+                cmd = [py, __file__, '--worker', impl, '--data', str(data)] + [f'--{k}={getattr(args, k)}' for k in ('steps', 'warmup', 'd', 'latents', 'k', 'batch', 'threads')]
+                res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': str(args.threads), 'WANDB_MODE': 'disabled', 'TQDM_DISABLE': '1'})
+                lines = [l for l in res.stdout.splitlines() if l.startswith('{')]
+                if res.returncode or not lines:
+                    skipped[impl] = f"failed (exit {res.returncode}): {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'no output'}"; continue
+                out = json.loads(lines[-1])
+                if 'skipped' in out: skipped[impl] = out['skipped']; continue
+                runs[impl].append(out)
+                print(f"# repeat {r + 1}/{args.repeats} {impl}: {out['tokens_per_s']:.0f} tokens/s", file=sys.stderr, flush=True)
+    flops_per_token = 2 * args.d * args.latents + 10 * args.k * args.d
+    summary = {}
+    for impl in impls:
+        if impl in skipped:
+            print(json.dumps({'impl': impl, 'skipped': skipped[impl]})); continue
+        rs = runs[impl]
+        tps = statistics.median(r['tokens_per_s'] for r in rs)
+        gf = statistics.median(r['sgemm_gflops'] for r in rs)
+        summary[impl] = tps
+        print(json.dumps({'impl': impl, 'version': rs[0]['version'], 'tokens_per_s': round(tps), 'tokens_per_s_runs': [round(r['tokens_per_s']) for r in rs],
+                          'ms_per_step': round(statistics.median(r['ms_per_step'] for r in rs), 1),
+                          'peak_rss_mb': round(max(r['peak_rss_mb'] for r in rs)), 'sgemm_gflops': round(gf, 1),
+                          'frac_of_sgemm_limit': round(tps / (gf * 1e9 / flops_per_token), 3)}))
+    peers = {i: v for i, v in summary.items() if i in PEERS}
+    if 'whisper_sae' in summary and peers:
+        best = max(peers, key=peers.get)
+        print(json.dumps({'speedup_vs_best_peer': round(summary['whisper_sae'] / peers[best], 2), 'best_peer': best,
+                          'speedup_vs_dense_torch': round(summary['whisper_sae'] / summary['dense_torch'], 2) if 'dense_torch' in summary else None}))
+    else:
+        print(json.dumps({'speedup_vs_best_peer': None, 'reason': 'whisper_sae or every peer missing'}))
+
+
+if __name__ == '__main__':
+    main()
