@@ -39,6 +39,11 @@ def _by_latent(idx_BK:torch.Tensor, # latent index of each active pair, (B, k)
     counts = torch.bincount(flat, minlength=n_latents)
     return order, order // k, counts.cumsum(0) - counts
 
+def _take(t_BK, order):
+    "`t.reshape(-1)[order]` (single-threaded on CPU)."
+    if t_BK.device.type == 'cpu': return torch.from_numpy(np.take(t_BK.detach().reshape(-1).numpy(), order.numpy()))
+    return t_BK.reshape(-1)[order]
+
 def _latent_sums(idx_BK, w_BK, n_latents:int):
     "Sum of the weights of each latent's active pairs, (n_latents,)."
     if idx_BK.device.type == 'cpu':
@@ -133,7 +138,7 @@ class TopKAutoencoder(torch.autograd.Function):
         if b_pre_D is not None: torch.sub(x_BD, b_pre_D, out=xa[:, :D])
         else: xa[:, :D] = x_BD
         xa[:, D] = 1
-        pre = xa @ torch.cat([W_enc_DF, b_enc_F[None].to(W_enc_DF.dtype)])
+        pre = xa @ torch.cat([W_enc_DF.t(), b_enc_F[:, None].to(W_enc_DF.dtype)], dim=1).t()
         vals, idx = pre.topk(k, dim=-1, sorted=False)
         del pre
         vals = vals.to(x_BD.dtype).relu_()
@@ -141,6 +146,7 @@ class TopKAutoencoder(torch.autograd.Function):
         ctx.save_for_backward(xa, W_enc_DF, W_dec_FO, vals, idx)
         ctx.has_b_pre = b_pre_D is not None
         ctx.mark_non_differentiable(idx)
+        ctx.set_materialize_grads(False)
         return dec, vals, idx
 
     @staticmethod
@@ -150,10 +156,10 @@ class TopKAutoencoder(torch.autograd.Function):
         gv = _sddmm(g_dec.contiguous(), W_dec, idx).to(vals.dtype) if g_dec is not None else torch.zeros_like(vals)
         if g_vals is not None: gv = gv + g_vals
         order, rows, offsets = _by_latent(idx, n)
-        g_W_dec = _transpose_product(rows, offsets, g_dec.contiguous(), vals.reshape(-1)[order].to(g_dec.dtype)) if need[4] and g_dec is not None else None
+        g_W_dec = _transpose_product(rows, offsets, g_dec.contiguous(), _take(vals, order).to(g_dec.dtype)) if need[4] and g_dec is not None else None
         gv = gv * (vals > 0)
-        g_Wb = _transpose_product(rows, offsets, xa, gv.reshape(-1)[order].to(xa.dtype))  # (n, D + 1): [g_W_enc^T | g_b_enc]
-        g_W_enc, g_b = g_Wb[:, :D].t(), g_Wb[:, D].contiguous()
+        g_Wb = _transpose_product(rows, offsets, xa, _take(gv, order).to(xa.dtype))  # (n, D + 1): [g_W_enc^T | g_b_enc]
+        g_W_enc, g_b = g_Wb[:, :D].contiguous().t(), g_Wb[:, D].contiguous()  # W_enc is stored latent-major
         g_b_pre = -(W_enc @ g_b.to(W_enc.dtype)) if ctx.has_b_pre and need[1] else None
         g_x = F.embedding_bag(idx, W_enc.t().contiguous(), mode='sum', per_sample_weights=gv.to(W_enc.dtype)) if need[0] else None
         return g_x, g_b_pre, g_W_enc if need[2] else None, g_b if need[3] else None, g_W_dec, None
@@ -203,15 +209,29 @@ class DictOutput(NamedTuple):
     def fired(self, n_latents:int) -> torch.Tensor:
         "Which latents were active on at least one row, (n_latents,) bool."
         if self.indices is None: return (self.values > 0).any(0)
-        return torch.bincount(self.indices[self.values > 0], minlength=n_latents) > 0
+        return _latent_sums(self.indices, (self.values > 0).to(self.values.dtype), n_latents) > 0
     def l0(self) -> torch.Tensor:
         "Mean number of active latents per row."
         return (self.values > 0).sum(-1).float().mean()
 
 # %% ../nbs/05_dictionaries.ipynb #8d83065e
+class _SquaredError(torch.autograd.Function):
+    "`Σ||recon − target||² / N` with a one-op backward."
+    @staticmethod
+    def forward(ctx, recon, target):
+        r = recon - target
+        ctx.save_for_backward(r)
+        return torch.dot(r.reshape(-1), r.reshape(-1)) / r.shape[0]
+    @staticmethod
+    def backward(ctx, g):
+        (r,) = ctx.saved_tensors
+        gr = r * (2 * g / r.shape[0])
+        return gr if ctx.needs_input_grad[0] else None, -gr if ctx.needs_input_grad[1] else None
+
 def mse_loss(recon_ND:torch.Tensor, target_ND:torch.Tensor) -> torch.Tensor:
     "Squared error summed over features, averaged over rows: `mean_n ||recon_n − target_n||²`."
-    return F.mse_loss(recon_ND, target_ND, reduction='sum') / recon_ND.shape[0]
+    if recon_ND.dtype != target_ND.dtype: recon_ND, target_ND = recon_ND.float(), target_ND.float()
+    return _SquaredError.apply(recon_ND, target_ND)
 
 def fvu(recon_ND:torch.Tensor, target_ND:torch.Tensor) -> torch.Tensor:
     "Fraction of variance unexplained: `Σ||recon − target||² / Σ||target − mean(target)||²`."
@@ -261,7 +281,7 @@ class Dictionary(nn.Module):
             raise DictionaryError(f"d_out={self.d_out} differs from d_in={self.d_in}, but a {cfg.kind} reconstructs the sites it reads: leave d_out unset")
         self.n_latents = cfg.n_latents
         self.D_in, self.D_out = self.n_in * self.d_in, self.n_out * self.d_out
-        self.W_enc = nn.Parameter(torch.empty(self.D_in, self.n_latents))
+        self.W_enc = nn.Parameter(torch.empty(self.n_latents, self.D_in).t())  # (D_in, n_latents), stored latent-major
         self.b_enc = nn.Parameter(torch.zeros(self.n_latents))
         self.W_dec = nn.Parameter(torch.empty(self.n_latents, self.D_out))
         self.b_dec = nn.Parameter(torch.zeros(self.D_out))

@@ -316,11 +316,6 @@ class Trainer:
                 raise TrainingError(f"step {step}: site {s!r} has width {w}, but the dictionary was built for width {want}: "
                                     "the store holds a different model or site than this run/checkpoint; use the matching store or a new out_dir")
             t = t.to(self.device, torch.float32, non_blocking=True)
-            if not bool(torch.isfinite(t).all()):
-                n = int((~torch.isfinite(t)).sum())
-                last = f"the last checkpoint ({self.ckpt_path}, step {self.ckpt_step}) is kept" if self.ckpt_step else "no checkpoint was written yet"
-                raise TrainingError(f"step {step}: site {s!r} has {n} NaN/Inf values in this batch, so training stopped; {last}. "
-                                    "Fix or re-extract the activations (float16 overflow? store them as float32), then resume")
             return t * self.scales[s] if self.scales[s] != 1.0 else t
         def stack(sites, want):
             ts = [site(s, want) for s in sites]
@@ -329,6 +324,14 @@ class Trainer:
         x = stack(self.dcfg.in_sites, self.d_in)
         y = None if outs == self.dcfg.in_sites else stack(outs, self.d_out)
         return x, y
+
+    def _check_finite(self, batch:dict, step:int):
+        "Name the site and step of NaN/Inf values in a batch (called when the loss is not finite)."
+        last = f"the last checkpoint ({self.ckpt_path}, step {self.ckpt_step}) is kept" if self.ckpt_step else "no checkpoint was written yet"
+        for s in self.sites:
+            n = int((~torch.isfinite(batch[s])).sum())
+            if n: raise TrainingError(f"step {step}: site {s!r} has {n} NaN/Inf values in this batch, so training stopped; {last}. "
+                                      "Fix or re-extract the activations (float16 overflow? store them as float32), then resume")
 
     def _batches(self):
         while True:
@@ -407,12 +410,14 @@ class Trainer:
             self('before_fit')
             batches = self._batches()
             for self.step in range(self.start_step + 1, self.cfg.steps + 1):
-                self.x, self.y = self._prepare(next(batches), self.step)
+                self.batch = next(batches)
+                self.x, self.y = self._prepare(self.batch, self.step)
                 self('before_step')
                 with torch.autocast(self.device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
                     self.out = self.model(self.x, self.y, dead=self.dead)
                 loss = self.out.loss
                 if not bool(torch.isfinite(loss)):
+                    self._check_finite(self.batch, self.step)  # a NaN/Inf in the data is the usual cause: name it
                     raise TrainingError(f"step {self.step}: the loss is {loss.item()} ({', '.join(f'{k}={v.item():.4g}' for k, v in self.out.losses.items())}); "
                                         f"training stopped and the last checkpoint (step {self.ckpt_step}) is kept. Lower train.lr or set train.grad_clip, then resume")
                 self.opt.zero_grad(set_to_none=True)
