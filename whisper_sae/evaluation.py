@@ -10,12 +10,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .config import parse_site
 from .data import Utterance, SAMPLE_RATE
 from .hooks import capture, hooked, teacher_forcing_ids
 from .store import real_frames, N_FRAMES
-from .whisper import LoadedWhisper, word_error_rate, transcribe
+from .whisper import LoadedWhisper, word_error_rate, decode_greedy, log_mel
 
 # %% auto #0
 __all__ = ['ReconstructionStats', 'SparsityStats', 'Splice', 'identity_splice', 'real_frame_mask', 'splice_metrics',
@@ -75,9 +76,6 @@ def real_frame_mask(audio_lengths:Sequence[int], margin_frames:int=0) -> torch.T
     return m
 
 # %% ../nbs/08_evaluation.ipynb #34ed1018
-def _features(w:LoadedWhisper, audios):
-    return w.feature_extractor(list(audios), sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
-
 def _replacement_hooks(acts_out:dict[str, torch.Tensor], mask:torch.Tensor, mode:str):
     "Hook functions that overwrite the masked frames of each site with precomputed values (or zeros)."
     def make(site):
@@ -96,7 +94,7 @@ def splice_metrics(w:LoadedWhisper, # the model
                    splice:Splice, # what to replace and how
                    mean_acts:dict[str, torch.Tensor]|None=None, # per-site mean activation (d,) for the mean-ablation baseline
                    batch_clips:int=8, max_new_tokens:int=128, wer:bool=True, margin_frames:int=0,
-                   language:str|None=None) -> dict:
+                   language:str|None=None, progress:bool=False) -> dict:
     "Teacher-forced CE and greedy WER: clean, zero-ablated, mean-ablated and spliced; plus the recovered fractions."
     for s in splice.in_sites + splice.out_sites:
         if parse_site(s).stack != 'encoder': raise ValueError(f"splice_metrics splices encoder sites; {s} is a decoder site")
@@ -104,28 +102,31 @@ def splice_metrics(w:LoadedWhisper, # the model
     nll = {c: 0.0 for c in conds}; n_tok = 0
     hyps = {c: [] for c in conds}
     refs = []
-    for start in range(0, len(utterances), batch_clips):
+    for start in tqdm(range(0, len(utterances), batch_clips), disable=not progress, desc='evaluate'):
         batch = utterances[start:start + batch_clips]
         audios = [u.load() for u in batch]
-        feats = _features(w, audios)
+        feats = log_mel(w, audios)
         mask = real_frame_mask([len(a) for a in audios], margin_frames)
-        clean_in = capture(w.model, splice.in_sites, feats)
-        out = splice.fn({s: v[mask] for s, v in clean_in.items()})
+        clean = capture(w.model, list(dict.fromkeys([*splice.in_sites, 'encoder.ln_post'])), feats)
+        out = splice.fn({s: clean[s][mask] for s in splice.in_sites})
         missing = set(splice.out_sites) - set(out)
         if missing: raise ValueError(f"the splice function did not return {sorted(missing)}")
         tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language)
-        hooks = {'clean': {}, 'zero': _replacement_hooks({s: None for s in splice.out_sites}, mask, 'zero'),
+        hooks = {'zero': _replacement_hooks({s: None for s in splice.out_sites}, mask, 'zero'),
                  'spliced': _replacement_hooks({s: out[s] for s in splice.out_sites}, mask, 'values')}
         if mean_acts:
             hooks['mean'] = _replacement_hooks({s: mean_acts[s].expand(int(mask.sum()), -1) for s in splice.out_sites}, mask, 'values')
         valid = tf.labels != -100
         n_tok += int(valid.sum())
+        budget = min(max_new_tokens, int(1.5 * int(valid.sum(1).max())) + 10)  # a broken transcript needs no more to count as wrong
         refs += [u.text for u in batch]
         for c in conds:
-            with hooked(w.model, hooks[c]):
-                logits = w.model(input_features=feats, decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
-                nll[c] += float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid], reduction='sum'))
-                if wer: hyps[c] += transcribe(w, audios, batch_size=len(audios), max_new_tokens=max_new_tokens, language=language)
+            if c == 'clean': enc = clean['encoder.ln_post']
+            else:
+                with torch.inference_mode(), hooked(w.model, hooks[c]): enc = w.model.model.encoder(feats).last_hidden_state
+            logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
+            nll[c] += float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid], reduction='sum'))
+            if wer: hyps[c] += decode_greedy(w, enc, budget, language)
     res = {f'ce_{c}': nll[c] / n_tok for c in conds}
     res['ce_loss_recovered'] = _recovered(res['ce_zero'], res['ce_spliced'], res['ce_clean'])
     if mean_acts: res['ce_loss_recovered_vs_mean'] = _recovered(res['ce_mean'], res['ce_spliced'], res['ce_clean'])

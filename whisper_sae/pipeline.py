@@ -115,7 +115,7 @@ def _latents(d):
         with torch.no_grad(): return d.encode(x.float())
     return fn
 
-def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths:ExperimentPaths) -> dict:
+def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths:ExperimentPaths, progress:bool=True) -> dict:
     "Held-out reconstruction, sparsity and spliced CE / WER; writes metrics.json, eval_table.md and the histogram."
     h = cfg.phase_hash('evaluate')
     if paths.metrics.exists():
@@ -135,7 +135,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
         train_mask = torch.isin(cols['clip'], torch.tensor(ex.train_clips, dtype=cols['clip'].dtype)) & (cols['is_padding'] == 0)
         means = {s: cols[s][train_mask].float().mean(0) for s in sp.out_sites}
         sm = splice_metrics(w, held, sp, mean_acts=means, batch_clips=cfg.eval.batch_clips, max_new_tokens=cfg.eval.max_new_tokens,
-                            margin_frames=cfg.data.margin_frames)
+                            margin_frames=cfg.data.margin_frames, progress=progress)
         transcripts = sm.pop('transcripts', {})
         m |= sm
         atomic_write_text(paths.out/'transcripts.json', json.dumps(dict(references=[u.text for u in held], **transcripts), indent=1))
@@ -187,6 +187,6 @@ def run_experiment(cfg:ExperimentConfig|str|Path, # a config or the path of its 
     if phases == ('extract',): return {}
     d = phase_train(cfg, ex, paths, progress)
     if 'evaluate' not in phases: return {}
-    m = phase_evaluate(cfg, w, ex, d, paths)
+    m = phase_evaluate(cfg, w, ex, d, paths, progress)
     say(f"done in {time.time() - t0:.0f} s; results in {paths.out}")
     return m

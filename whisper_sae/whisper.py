@@ -22,7 +22,8 @@ from .config import ModelConfig, atomic_write_bytes
 __all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailableError', 'CT2FormatError', 'ModelSource',
            'LoadedWhisper', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict',
            'state_dict_to_ct2', 'whisper_generation_config', 'load_ct2_dir', 'byte_level_tokenizer', 'random_whisper',
-           'BundledModel', 'load_bundled', 'load_whisper', 'transcribe', 'normalize_transcript', 'word_error_rate']
+           'BundledModel', 'load_bundled', 'load_whisper', 'decode_greedy', 'log_mel', 'transcribe',
+           'normalize_transcript', 'word_error_rate']
 
 # %% ../nbs/01_whisper.ipynb #757d04ff
 class ModelNotAvailableError(RuntimeError):
@@ -443,6 +444,29 @@ def load_whisper(spec:str|ModelConfig='bundled:tiny.en', # model spec, or a `Mod
                                  f"{', '.join('bundled:' + n for n in BUNDLED)} or {', '.join('random:' + n for n in RANDOM_SIZES)}")
 
 # %% ../nbs/01_whisper.ipynb #38e5a153
+def _generate_kwargs(w:LoadedWhisper, max_new_tokens:int, language:str|None) -> dict:
+    kwargs = dict(max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
+    if getattr(w.model.generation_config, 'is_multilingual', False): kwargs.update(language=language, task='transcribe')
+    return kwargs
+
+def decode_greedy(w:LoadedWhisper, # a loaded model
+                  encoder_hidden:torch.Tensor, # encoder output (batch, 1500, d), e.g. computed with hooks active
+                  max_new_tokens:int=128, language:str|None=None) -> list[str]:
+    "Greedy transcripts from precomputed encoder outputs (the decoder half of `transcribe`)."
+    from transformers.modeling_outputs import BaseModelOutput
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # generate() warns about settings it merges itself
+    try:
+        with torch.inference_mode():
+            ids = w.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoder_hidden), **_generate_kwargs(w, max_new_tokens, language))
+    finally: hf_logging.set_verbosity(verbosity)
+    return [t.strip() for t in w.tokenizer.batch_decode(ids, skip_special_tokens=True)]
+
+def log_mel(w:LoadedWhisper, audios:Sequence[np.ndarray]) -> torch.Tensor:
+    "Log-mel features (batch, n_mels, 3000) of 16 kHz clips, in the model's dtype."
+    batch = [np.asarray(a, dtype=np.float32) for a in audios]
+    return w.feature_extractor(batch, sampling_rate=16000, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
+
 def transcribe(w:LoadedWhisper, # a loaded model
                audios:Sequence[np.ndarray], # 16 kHz mono float clips, each at most 30 s
                batch_size:int=8, # clips per forward pass
@@ -454,19 +478,10 @@ def transcribe(w:LoadedWhisper, # a loaded model
     for i, a in enumerate(audios):
         if np.ndim(a) != 1: raise ValueError(f"clip {i} has shape {np.shape(a)}: expected mono 1-D audio (downmix with whisper_sae.data.load_audio)")
         if len(a) > 30 * 16000: raise ValueError(f"clip {i} is {len(a)/16000:.1f} s long: Whisper reads at most 30 s; split it first")
-    kwargs = dict(max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
-    if getattr(w.model.generation_config, 'is_multilingual', False): kwargs.update(language=language, task='transcribe')
-    dtype = next(w.model.parameters()).dtype
     out = []
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # generate() warns about settings it merges itself
-    try:
-        for start in tqdm(range(0, len(audios), batch_size), disable=not progress, desc='transcribe'):
-            batch = [np.asarray(a, dtype=np.float32) for a in audios[start:start + batch_size]]
-            feats = w.feature_extractor(batch, sampling_rate=16000, return_tensors='pt').input_features.to(dtype)
-            with torch.inference_mode(): ids = w.model.generate(input_features=feats, **kwargs)
-            out += [t.strip() for t in w.tokenizer.batch_decode(ids, skip_special_tokens=True)]
-    finally: hf_logging.set_verbosity(verbosity)
+    for start in tqdm(range(0, len(audios), batch_size), disable=not progress, desc='transcribe'):
+        with torch.inference_mode(): enc = w.model.model.encoder(log_mel(w, audios[start:start + batch_size])).last_hidden_state
+        out += decode_greedy(w, enc, max_new_tokens, language)
     return out
 
 # %% ../nbs/01_whisper.ipynb #9d25c5ac
