@@ -18,7 +18,7 @@ import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 PEERS = ('saelens', 'dictionary_learning', 'sparsify')
-IMPLS = ('whisper_sae', 'dense_torch') + PEERS
+IMPLS = ('whisper_sae', 'whisper_sae_light', 'dense_torch') + PEERS
 
 
 # ---------------------------------------------------------------- workers (run in a subprocess each)
@@ -54,7 +54,13 @@ class _Timer:
     def stop(self): self.t1 = time.perf_counter()
 
 
-def run_whisper_sae(args, timer):
+def run_whisper_sae_light(args, timer):
+    "whisper_sae with `Trainer(light_threads=1)`: small ops on one thread, the encoder GEMM and TopK on all."
+    return run_whisper_sae(args, timer, light_threads=1)
+
+
+def run_whisper_sae(args, timer, light_threads=None):
+    "whisper_sae's `Trainer` with its default TrainConfig (grad clipping, dead-latent tracking, metrics) on a TopK SAE."
     import torch, whisper_sae
     from whisper_sae.config import DictionaryConfig, TrainConfig
     from whisper_sae.training import Callback, CancelFit, Trainer
@@ -69,7 +75,7 @@ def run_whisper_sae(args, timer):
     dc = DictionaryConfig(architecture='topk', in_sites=[site], n_latents=args.latents, k=args.k)
     tc = TrainConfig(steps=10**6, batch_size=args.batch, lr=4e-4, warmup_steps=100, log_every=10**6, checkpoint_every=10**6, init_batches=1)
     with tempfile.TemporaryDirectory() as out:
-        Trainer(Source(), dc, tc, out, callbacks=[Stop()], progress=False, device='cpu').fit()
+        Trainer(Source(), dc, tc, out, callbacks=[Stop()], progress=False, device='cpu', light_threads=light_threads).fit()
     return whisper_sae.__version__
 
 
@@ -184,7 +190,7 @@ def main(argv=None):
         for r in range(args.repeats):
             for impl in impls:
                 if impl in skipped: continue
-                py = args.python if impl in ('whisper_sae', 'dense_torch') else peers_python
+                py = args.python if impl in ('whisper_sae', 'whisper_sae_light', 'dense_torch') else peers_python
                 if py is None:
                     skipped[impl] = f"no peers interpreter at {args.peers_python}: install the peers (see --help) or pass --peers-python"; continue
                 cmd = [py, __file__, '--worker', impl, '--data', str(data)] + [f'--{k}={getattr(args, k)}' for k in ('steps', 'warmup', 'd', 'latents', 'k', 'batch', 'threads')]
@@ -213,7 +219,8 @@ def main(argv=None):
     if 'whisper_sae' in summary and peers:
         best = max(peers, key=peers.get)
         print(json.dumps({'speedup_vs_best_peer': round(summary['whisper_sae'] / peers[best], 2), 'best_peer': best,
-                          'speedup_vs_dense_torch': round(summary['whisper_sae'] / summary['dense_torch'], 2) if 'dense_torch' in summary else None}))
+                          'speedup_vs_dense_torch': round(summary['whisper_sae'] / summary['dense_torch'], 2) if 'dense_torch' in summary else None,
+                          'light_threads_speedup_vs_best_peer': round(summary['whisper_sae_light'] / peers[best], 2) if 'whisper_sae_light' in summary else None}))
     else:
         print(json.dumps({'speedup_vs_best_peer': None, 'reason': 'whisper_sae or every peer missing'}))
 

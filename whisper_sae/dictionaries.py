@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_dictionaries.ipynb #583f2248
 from __future__ import annotations
-import json, math, warnings
+import contextlib, json, math, warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,13 +18,34 @@ from safetensors.torch import load as st_load, save as st_save
 from .config import DictionaryConfig, atomic_write_bytes, atomic_write_text
 
 # %% auto #0
-__all__ = ['FORMAT', 'FORMAT_VERSION', 'CFG_FILE', 'WEIGHTS_FILE', 'DICTIONARIES', 'SAELENS_CFG', 'SAELENS_WEIGHTS',
+__all__ = ['FORMAT', 'FORMAT_VERSION', 'CFG_FILE', 'WEIGHTS_FILE', 'DICTIONARIES', 'SAELENS_CFG', 'SAELENS_WEIGHTS', 'light_ops',
            'SparseDecode', 'sparse_decode', 'TopKEncode', 'topk_encode', 'TopKAutoencoder', 'JumpReLUFn', 'StepFn',
            'DictOutput', 'mse_loss', 'fvu', 'geometric_median', 'DictionaryError', 'register', 'Dictionary', 'ReLUSAE',
            'TopKSAE', 'JumpReLUSAE', 'BatchTopKSAE', 'build_dictionary', 'load_dictionary', 'export_saelens',
            'load_saelens']
 
 # %% ../nbs/05_dictionaries.ipynb #105827f7
+_HEAVY_THREADS = None
+
+@contextlib.contextmanager
+def light_ops(threads:int=1): # threads for everything except the dense encoder product and its TopK
+    "Run small ops on few threads; the encoder GEMM and TopK keep the current thread count."
+    global _HEAVY_THREADS
+    n, prev = torch.get_num_threads(), _HEAVY_THREADS
+    _HEAVY_THREADS = n
+    torch.set_num_threads(min(threads, n))
+    try: yield
+    finally: torch.set_num_threads(n); _HEAVY_THREADS = prev
+
+@contextlib.contextmanager
+def _heavy():
+    "Inside `light_ops`: the full thread count for a dense region."
+    if _HEAVY_THREADS is None: yield; return
+    n = torch.get_num_threads()
+    torch.set_num_threads(_HEAVY_THREADS)
+    try: yield
+    finally: torch.set_num_threads(n)
+
 def _by_latent(idx_BK:torch.Tensor, # latent index of each active pair, (B, k)
                n_latents:int): # dictionary size
     "Sort the active pairs by latent: (order of flattened pairs, frame of each sorted pair, per-latent offsets)."
@@ -138,8 +159,10 @@ class TopKAutoencoder(torch.autograd.Function):
         if b_pre_D is not None: torch.sub(x_BD, b_pre_D, out=xa[:, :D])
         else: xa[:, :D] = x_BD
         xa[:, D] = 1
-        pre = xa @ torch.cat([W_enc_DF.t(), b_enc_F[:, None].to(W_enc_DF.dtype)], dim=1).t()
-        vals, idx = pre.topk(k, dim=-1, sorted=False)
+        W = torch.cat([W_enc_DF.t(), b_enc_F[:, None].to(W_enc_DF.dtype)], dim=1).t()
+        with _heavy():
+            pre = xa @ W
+            vals, idx = pre.topk(k, dim=-1, sorted=False)
         del pre
         vals = vals.to(x_BD.dtype).relu_()
         dec = F.embedding_bag(idx, W_dec_FO, mode='sum', per_sample_weights=vals.to(W_dec_FO.dtype))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_training.ipynb #278470a6
 from __future__ import annotations
-import dataclasses, io, json, math, os, secrets, time
+import contextlib, dataclasses, io, json, math, os, secrets, time
 from pathlib import Path
 from typing import Iterator, Protocol, runtime_checkable
 
@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import DictionaryConfig, TrainConfig, atomic_write_bytes, atomic_write_text
-from .dictionaries import Dictionary, build_dictionary, fvu, load_dictionary
+from .dictionaries import Dictionary, build_dictionary, fvu, light_ops, load_dictionary
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales', 'lr_factor', 'Callback',
@@ -247,8 +247,10 @@ class Trainer:
                  resume:bool=True, # continue from out_dir/checkpoint.pt when it exists
                  progress:bool=True, # show a tqdm progress bar
                  device:str|None=None, # 'cpu', 'cuda', ... (None: cuda if available)
-                 metadata:dict|None=None): # extra facts saved in the dictionary's cfg.json (model, data ...)
+                 metadata:dict|None=None, # extra facts saved in the dictionary's cfg.json (model, data ...)
+                 light_threads:int|None=None): # CPU: threads for everything but the encoder GEMM/TopK (1 helps on busy shared CPUs; None: torch's setting)
         self.source, self.dcfg, self.cfg, self.out_dir = source, dictionary, cfg, Path(out_dir)
+        self.light_threads = light_threads
         self.resume, self.metadata = resume, metadata or {}
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
         if cfg.amp == 'fp16' and self.device.type != 'cuda':
@@ -406,7 +408,9 @@ class Trainer:
         self.model.train()
         amp = _dtype_amp(self.cfg.amp)
         self.step = self.start_step
+        threads = light_ops(self.light_threads) if self.light_threads and self.device.type == 'cpu' else contextlib.nullcontext()
         try:
+            threads.__enter__()
             self('before_fit')
             batches = self._batches()
             for self.step in range(self.start_step + 1, self.cfg.steps + 1):
@@ -430,7 +434,9 @@ class Trainer:
             self.finished = True
             self('after_fit')
         except CancelFit: pass
-        finally: self('cleanup')
+        finally:
+            threads.__exit__(None, None, None)
+            self('cleanup')
         return self.result
 
 def train(source:ActivationSource, dictionary:DictionaryConfig, cfg:TrainConfig, out_dir:str|Path, **kwargs) -> Dictionary:
