@@ -1,0 +1,275 @@
+"""Build the docs site offline into `_docs/`: every notebook a page, executed, without Quarto or any CDN.
+
+    .venv/bin/python tools/build_docs.py            # nbdev processing + execution -> mkdocs-material site in _docs/
+    .venv/bin/python tools/build_docs.py --quarto   # same processing into _proc/, then `quarto render` (needs Quarto)
+
+Steps:
+1. nbdev's own notebook processing (the `FilterDefaults` processors `nbdev_docs` runs before Quarto: front
+   matter, `show_doc` cells added after exported definitions and rendered with docments, `#| hide` cells dropped,
+   directives stripped), with nbdev's `exec_show_docs` replaced by `exec_all`: every code cell runs (cwd = the
+   notebook's folder, `IN_TEST=1`, cells flagged with settings.ini `tst_flags` or `#| eval: false` skipped, as
+   the tests do), so printed output and plots appear. The result is `_proc/`, exactly what Quarto renders.
+2. Rendering. Quarto cannot be installed everywhere (it downloads its binary from GitHub), so the offline site is
+   rendered by mkdocs-material with mkdocs-jupyter: both are maintained PyPI packages, Material ships the
+   sidebar/navigation and a client-side (lunr) search that works with no server, and mkdocs-jupyter renders the
+   notebooks with nbconvert, so code and outputs look as in Jupyter. A bare nbconvert build would need our own
+   navigation and search. The mkdocs input is `_proc/_mkdocs/` (Quarto skips `_` folders), the site is `_docs/`.
+3. Assets are served from the site: plotly.js (from the installed `plotly` package; figures are stored as plotly
+   JSON and turned into `<div>` + `Plotly.newPlot` here), MathJax 2 (from `jupyter-server-mathjax`), fonts off.
+
+The browser check is `tools/check_docs.py` (and `tests/test_docs.py`)."""
+from __future__ import annotations
+import argparse, json, os, re, shutil, subprocess, sys, time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE_ROOT = '@SITE_ROOT@'  # replaced per page by tools/docs_hooks.py with the page's relative path to the site root
+PLOTLY_MIME = 'application/vnd.plotly.v1+json'
+WIDGET_MIME = 'application/vnd.jupyter.widget-state+json'
+
+
+def _cfg():
+    from nbdev.config import get_config
+    return get_config(path=ROOT)
+
+
+def notebooks(nbs:Path) -> list[Path]:
+    "The notebooks of the site: `nbs/**/*.ipynb` outside `_`/`.` folders, index first, then by path."
+    nbs_ = sorted(p for p in nbs.rglob('*.ipynb')
+                  if not any(part.startswith(('_', '.')) for part in p.relative_to(nbs).parts))
+    return sorted(nbs_, key=lambda p: (p.relative_to(nbs).as_posix() != 'index.ipynb', p.relative_to(nbs).as_posix()))
+
+
+@contextmanager
+def _cwd_env(path:Path):
+    old, old_env = os.getcwd(), os.environ.get('IN_TEST')
+    os.chdir(path); os.environ['IN_TEST'] = '1'
+    try: yield
+    finally:
+        os.chdir(old)
+        if old_env is None: os.environ.pop('IN_TEST', None)
+        else: os.environ['IN_TEST'] = old_env
+
+
+def _make_exec_all(skip_flags:set[str]):
+    from execnb.shell import CaptureShell
+    from nbdev.process import Processor
+
+    class exec_all(Processor):
+        "Execute every code cell, skipping the flagged ones, as the tests do (replaces nbdev's `exec_show_docs`)"
+        def begin(self):
+            self.k = CaptureShell(path=str(ROOT))
+            self.k.run_cell('from nbdev.showdoc import show_doc')
+            self.k.run_cell("try:\n import plotly.io as _pio; _pio.renderers.default = 'plotly_mimetype'\nexcept ImportError: pass")
+
+        def __call__(self, cell):
+            if cell.cell_type != 'code' or not cell.source.strip() or 'nbdev_export'+'(' in cell.source: return
+            d = getattr(cell, 'directives_', {}) or {}
+            if d.get('eval:', [''])[0].lower() == 'false' or skip_flags & d.keys(): return
+            self.k.cell(cell)
+            if self.k.exc:
+                raise RuntimeError(f"{self.nb.path_}: cell {cell.idx_} raised {type(self.k.exc).__name__}: {self.k.exc}\n"
+                                   f"---\n{cell.source}\n---") from self.k.exc
+
+        def end(self):
+            try: from ipywidgets import Widget
+            except ImportError: return
+            state = Widget.get_manager_state(drop_defaults=True)
+            if state['state']: self.nb.metadata['widgets'] = {WIDGET_MIME: state}
+    return exec_all
+
+
+def process_notebook(src:Path, dst:Path, skip_flags:set[str]):
+    "nbdev's docs processing of `src` with every unflagged cell executed; writes the processed notebook to `dst`."
+    from execnb.nbio import read_nb, write_nb
+    from nbdev.processors import FilterDefaults, exec_show_docs, strip_ansi, filter_stream_
+    exec_all = _make_exec_all(skip_flags)
+
+    class Procs(FilterDefaults):
+        def base_procs(self):
+            procs = [exec_all if p is exec_show_docs else p for p in super().base_procs()]
+            i = procs.index(exec_all)
+            return procs[:i + 1] + [strip_ansi, filter_stream_] + procs[i + 1:]
+
+    nb = read_nb(src)
+    nb.path_ = str(src)
+    with _cwd_env(src.parent): Procs()(nb)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    write_nb(nb, dst)
+
+
+def process_all(nbs:Path, proc:Path, only:list[str]|None=None) -> list[Path]:
+    "Process every notebook into `proc` (the Quarto project, as `nbdev_proc_nbs` lays it out); returns the outputs."
+    cfg = _cfg()
+    skip = set(cfg.get('tst_flags', '').split()) - set(os.environ.get('NBDEV_FLAGS', '').split())
+    if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
+    out = []
+    for src in notebooks(nbs):
+        rel = src.relative_to(nbs)
+        if only and rel.stem not in only and rel.as_posix() not in only: continue
+        t = time.time()
+        process_notebook(src, proc/rel, skip)
+        print(f"docs: processed {rel} in {time.time() - t:.1f} s", flush=True)
+        out.append(proc/rel)
+    _quarto_files(nbs, proc)
+    return out
+
+
+def _quarto_files(nbs:Path, proc:Path):
+    "The Quarto project files beside the processed notebooks: _quarto.yml (top level), nbdev.yml, sidebar.yml."
+    from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
+    refresh_quarto_yml()  # writes nbs/nbdev.yml from settings.ini; nbs/_quarto.yml links to the top-level file
+    nbdev_sidebar.__wrapped__(path=nbs, force=True)
+    for name in ('_quarto.yml', 'nbdev.yml', 'sidebar.yml'):
+        f = nbs/name if (nbs/name).exists() else ROOT/name
+        shutil.copyfile(f, proc/name)
+
+
+# ---- mkdocs: the processed notebooks adapted for mkdocs-jupyter -------------------------------------------------
+
+_re_fm = re.compile(r'^---\n(.*?)\n---\s*$', re.S)
+_re_dir = re.compile(r'^\s*#\|.*\n?', re.M)
+
+
+def _frontmatter(nb:dict) -> dict:
+    "The Quarto front matter nbdev made of the first `# Title` / `> description` cell (title, description, output-file)."
+    import yaml
+    for c in nb['cells']:
+        if c['cell_type'] == 'raw':
+            m = _re_fm.match(''.join(c['source']))
+            if m: return yaml.safe_load(m.group(1)) or {}
+    return {}
+
+
+def _plotly_html(fig:dict, first:bool) -> str:
+    import plotly.io as pio
+    html = pio.to_html(fig, include_plotlyjs=False, full_html=False, config={'responsive': True})
+    return (f'<script src="{SITE_ROOT}/assets/plotly.min.js"></script>\n' if first else '') + html
+
+
+def mkdocs_notebook(nb:dict, title:str, desc:str) -> tuple[dict, int]:
+    "Adapt a processed notebook for mkdocs-jupyter: front matter -> heading, Quarto cell options -> tags, plotly -> HTML."
+    cells, n_fig = [], 0
+    for c in nb['cells']:
+        src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        if c['cell_type'] == 'raw' and _re_fm.match(src):
+            md = f"# {title}\n" + (f"\n> {desc}\n" if desc else '')
+            cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': md})
+            continue
+        if c['cell_type'] == 'code':
+            opts = dict(re.findall(r'^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$', src, re.M))
+            c['source'] = _re_dir.sub('', src)
+            tags = set(c.get('metadata', {}).get('tags', []))
+            if opts.get('echo') == 'false' or not c['source'].strip(): tags.add('remove_input')
+            if opts.get('output') == 'false': tags.add('remove_output')
+            if tags: c.setdefault('metadata', {})['tags'] = sorted(tags)
+            if 'remove_input' in tags and not c.get('outputs'): continue
+            for o in c.get('outputs', []):
+                data = o.get('data', {})
+                if PLOTLY_MIME in data:
+                    o['data'] = {'text/html': _plotly_html(data[PLOTLY_MIME], n_fig == 0), 'text/plain': data.get('text/plain', '')}
+                    n_fig += 1
+        cells.append(c)
+    nb['cells'] = cells
+    nb.setdefault('metadata', {}).pop('widgets', None) if not _widget_state(nb) else None
+    return nb, n_fig
+
+
+def _widget_state(nb): return ((nb.get('metadata', {}).get('widgets') or {}).get(WIDGET_MIME) or {}).get('state')
+
+
+def _nav(pages:list[tuple[str, str]]) -> list:
+    "Home, then the API notebooks (nbs/*.ipynb), then each folder (tutorials/ ...) as its own section."
+    home, api, sections = [], [], {}
+    for rel, title in pages:
+        parts = rel.split('/')
+        if rel == 'index.ipynb': home.append({'Home': rel})
+        elif len(parts) == 1: api.append({title: rel})
+        else: sections.setdefault(parts[0].replace('_', ' ').title(), []).append({title: rel})
+    return home + ([{'API': api}] if api else []) + [{k: v} for k, v in sections.items()]
+
+
+def mkdocs_site(proc:Path, site:Path) -> dict:
+    "Render the processed notebooks in `proc` into `site` with mkdocs-material + mkdocs-jupyter."
+    import yaml, plotly, jupyter_server_mathjax
+    cfg = _cfg()
+    src = proc/'_mkdocs'
+    shutil.rmtree(src, ignore_errors=True)
+    (src/'assets').mkdir(parents=True)
+    pages, n_figs, widget_pages = [], 0, []
+    for nbp in notebooks(proc):
+        rel = nbp.relative_to(proc).as_posix()
+        nb = json.loads(nbp.read_text())
+        fm = _frontmatter(nb)
+        title, desc = str(fm.get('title', nbp.stem)), str(fm.get('description', '') or '')
+        if 'output-file' in fm: rel = str(Path(rel).with_name(Path(fm['output-file']).stem + '.ipynb').as_posix())
+        nb, n = mkdocs_notebook(nb, title if rel != 'index.ipynb' else cfg.title, desc)
+        n_figs += n
+        if _widget_state(nb): widget_pages.append(rel)
+        (src/rel).parent.mkdir(parents=True, exist_ok=True)
+        (src/rel).write_text(json.dumps(nb, indent=1))
+        pages.append((rel, title))
+    shutil.copyfile(Path(plotly.__file__).parent/'package_data'/'plotly.min.js', src/'assets'/'plotly.min.js')
+    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/'static', src/'assets'/'mathjax',
+                    ignore=shutil.ignore_patterns('*.md', 'LICENSE', 'unpacked', 'test'))
+    (src/'assets'/'extra.css').write_text(
+        ".jupyter-wrapper .jp-RenderedHTMLCommon table { font-size: .75rem; }\n"
+        ".md-typeset h3 code, .jupyter-wrapper h3 code { font-size: inherit; }\n")
+    if widget_pages: print(f"docs: WARNING {widget_pages} hold ipywidgets state; the site does not ship the widget manager yet", file=sys.stderr)
+    conf = {
+        'site_name': cfg.title, 'site_description': cfg.description, 'repo_url': cfg.git_url,
+        'docs_dir': str(src), 'site_dir': str(site), 'use_directory_urls': False, 'strict': False,
+        'theme': {'name': 'material', 'font': False, 'features': ['navigation.sections', 'navigation.top', 'search.highlight',
+                                                                 'content.code.copy', 'toc.follow'],
+                  'palette': {'primary': 'indigo'}},
+        'extra_css': ['assets/extra.css'],
+        'plugins': ['search', {'mkdocs-jupyter': {
+            'execute': False, 'include_source': True, 'ignore_h1_titles': False, 'include_requirejs': False,
+            'remove_tag_config': {'remove_input_tags': ['remove_input'], 'remove_all_outputs_tags': ['remove_output']},
+            'custom_mathjax_url': f'{SITE_ROOT}/assets/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe',
+            'toc_depth': 3}}],
+        'hooks': [str(ROOT/'tools'/'docs_hooks.py')],
+        'extra': {'published_url': cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/'},
+        'nav': _nav(pages),
+    }
+    (proc/'mkdocs.yml').write_text(yaml.safe_dump(conf, sort_keys=False))
+    shutil.rmtree(site, ignore_errors=True)
+    r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '-q', '-f', str(proc/'mkdocs.yml')], cwd=ROOT,
+                       env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
+    if r.returncode: sys.exit(f"docs: mkdocs build failed (exit {r.returncode})")
+    return {'pages': len(pages), 'figures': n_figs}
+
+
+def quarto_site(proc:Path, site:Path):
+    "Render `proc` with Quarto (as `nbdev_docs` does) and move its output to `site`."
+    if not shutil.which('quarto'): sys.exit("docs: --quarto needs Quarto (https://quarto.org); the default mkdocs build does not")
+    subprocess.run(['quarto', 'render', '--no-cache'], cwd=proc, check=True)
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.move(str(proc/site.name), str(site))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--quarto', action='store_true', help='render with Quarto instead of mkdocs (the published site)')
+    p.add_argument('--skip-exec', action='store_true', help='reuse the processed notebooks already in _proc/')
+    p.add_argument('--only', nargs='*', help='process only these notebooks (stems or paths under nbs/)')
+    a = p.parse_args(argv)
+    cfg = _cfg()
+    nbs, proc, site = ROOT/cfg.nbs_path, ROOT/'_proc', ROOT/cfg.doc_path
+    t0 = time.time()
+    if not a.skip_exec:
+        if not a.only: shutil.rmtree(proc, ignore_errors=True)
+        proc.mkdir(exist_ok=True)
+        process_all(nbs, proc, a.only)
+    t1 = time.time()
+    if a.quarto:
+        quarto_site(proc, site)
+        print(f"docs: Quarto site in {site} (processing {t1 - t0:.0f} s, render {time.time() - t1:.0f} s)")
+        return
+    res = mkdocs_site(proc, site)
+    print(f"docs: built {res['pages']} pages with {res['figures']} plotly figures into {site.relative_to(ROOT)}/ "
+          f"(processing {t1 - t0:.0f} s, render {time.time() - t1:.0f} s)")
+
+
+if __name__ == '__main__': main()

@@ -1,0 +1,188 @@
+"""Check the built docs site in a real browser: headless Debian Chromium driven by Playwright.
+
+    .venv/bin/python tools/check_docs.py [_docs]
+
+Serves the site on 127.0.0.1 and opens every page. A page fails on: a console error or uncaught exception, a
+request that failed or answered >= 400, any request leaving 127.0.0.1 (a CDN asset), a `<script src>` or
+stylesheet pointing off-site, an internal link to a missing file or a missing `#anchor`, or a plotly figure
+without its rendered SVG. The index page must show the README's title and section headings. Screenshots of the
+index, one API page and one tutorial (or another notebook) page go to `_docs/_screenshots/`.
+Exit status 1 and one line per problem when anything fails; the last line is a summary either way."""
+from __future__ import annotations
+import argparse, functools, re, shutil, sys, threading, time
+from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit, unquote
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+_re_offsite = re.compile(r'<(?:script|img|iframe|source|audio|video)\b[^>]*\bsrc\s*=\s*["\'](?:https?:)?//|'
+                         r'<link\b[^>]*\bhref\s*=\s*["\'](?:https?:)?//[^"\']+["\'][^>]*>', re.I)
+
+
+@dataclass
+class Report:
+    pages: int = 0
+    links: int = 0
+    figures: int = 0
+    problems: list[str] = field(default_factory=list)
+    screenshots: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self): return not self.problems
+
+    def summary(self) -> str:
+        return (f"docs check: {self.pages} pages, {self.links} internal links, {self.figures} plotly figures rendered, "
+                f"{len(self.problems)} problems")
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+def serve(site:Path) -> tuple[str, ThreadingHTTPServer]:
+    "Serve `site` on a free loopback port; returns the base URL and the server (call `.shutdown()`)."
+    srv = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(site)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{srv.server_address[1]}/", srv
+
+
+def readme_markers(readme:Path) -> list[str]:
+    "Text the index page must show: the README's title and its `##` section headings."
+    lines = readme.read_text().splitlines()
+    return [l.lstrip('#').strip() for l in lines if re.match(r'#{1,2} \S', l)]
+
+
+def _page_files(site:Path) -> list[Path]:
+    skip = ('assets', 'search', '_screenshots')
+    return sorted(p for p in site.rglob('*.html') if p.relative_to(site).parts[0] not in skip)
+
+
+def _target(site:Path, path:str) -> Path|None:
+    f = site/unquote(path).lstrip('/')
+    if f.is_dir(): f = f/'index.html'
+    return f if f.is_file() else None
+
+
+def _router(host:str, errs:list[str]):
+    "A route handler that lets requests to `host` through and aborts (and records) every other one."
+    def _route(route):
+        u = urlsplit(route.request.url)
+        if u.scheme in ('http', 'https', 'ws', 'wss') and u.netloc != host:
+            errs.append(f"request leaves the site (CDN?): {route.request.url}")
+            return route.abort()
+        return route.continue_()
+    return _route
+
+
+_JS_COLLECT = """() => ({
+  links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+  ids: [...document.querySelectorAll('[id]')].map(e => e.id).concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
+  figures: [...document.querySelectorAll('.plotly-graph-div')].map(d => !!d.querySelector('svg.main-svg')),
+  text: document.body ? document.body.innerText : ''
+})"""
+
+
+def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, str]|None=None,
+               chromium:str=CHROMIUM, timeout_ms:int=30_000) -> Report:
+    """Open every page of `site` in headless Chromium and report what fails (see the module docstring).
+    `screenshots` maps a file name to a page (path relative to `site`) to photograph into `site/_screenshots/`."""
+    from playwright.sync_api import sync_playwright
+    site = Path(site).resolve()
+    rep = Report()
+    pages = _page_files(site)
+    if not pages: rep.problems.append(f"no HTML pages under {site}: build the site first (tools/build_docs.py)"); return rep
+    for f in pages:
+        for m in _re_offsite.finditer(f.read_text(errors='replace')):
+            rep.problems.append(f"{f.relative_to(site)}: asset from another site: {m.group(0)[:160]}")
+    base, srv = serve(site)
+    host = urlsplit(base).netloc
+    ids: dict[Path, set[str]] = {}
+    links: list[tuple[Path, str]] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+            ctx = browser.new_context(viewport={'width': 1280, 'height': 900})
+            for f in pages:
+                rel = f.relative_to(site).as_posix()
+                errs: list[str] = []
+                page = ctx.new_page()
+                page.on('console', lambda m, errs=errs: errs.append(f"console {m.type}: {m.text}") if m.type == 'error' else None)
+                page.on('pageerror', lambda e, errs=errs: errs.append(f"uncaught exception: {e}"))
+                page.on('requestfailed', lambda r, errs=errs: errs.append(f"request failed: {r.url} ({r.failure})"))
+                page.on('response', lambda r, errs=errs: errs.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+                page.route('**/*', _router(host, errs))
+                try:
+                    page.goto(base + rel, wait_until='load', timeout=timeout_ms)
+                    try: page.wait_for_load_state('networkidle', timeout=timeout_ms)
+                    except Exception: errs.append("the page did not settle (network busy) within the timeout")
+                    info = page.evaluate(_JS_COLLECT)
+                except Exception as e:
+                    rep.problems.append(f"{rel}: did not load: {e}"); page.close(); continue
+                rep.pages += 1
+                ids[f.resolve()] = set(info['ids'])
+                links += [(f, h) for h in info['links']]
+                n_ok = sum(info['figures'])
+                rep.figures += n_ok
+                if n_ok < len(info['figures']):
+                    errs.append(f"{len(info['figures']) - n_ok} of {len(info['figures'])} plotly figures have no rendered SVG")
+                if f == site/'index.html':
+                    missing = [m for m in index_markers if m not in info['text']]
+                    if missing: errs.append(f"the index page lacks the README's {missing}")
+                for name, want in (screenshots or {}).items():
+                    if want == rel:
+                        out = site/'_screenshots'/name
+                        out.parent.mkdir(exist_ok=True)
+                        page.screenshot(path=str(out))
+                        rep.screenshots.append(out)
+                rep.problems += [f"{rel}: {e}" for e in dict.fromkeys(errs)]
+                page.close()
+            browser.close()
+    finally:
+        srv.shutdown(); srv.server_close()
+    for f, href in links:
+        u = urlsplit(href)
+        if u.netloc != host or u.scheme not in ('http', 'https'): continue
+        rep.links += 1
+        t = _target(site, u.path)
+        src = f.relative_to(site).as_posix()
+        if t is None: rep.problems.append(f"{src}: broken link to {u.path}"); continue
+        if u.fragment and t.suffix == '.html' and t.resolve() in ids and unquote(u.fragment) not in ids[t.resolve()]:
+            rep.problems.append(f"{src}: link to {u.path}#{u.fragment}: no such anchor")
+    rep.problems = list(dict.fromkeys(rep.problems))
+    return rep
+
+
+def default_screenshots(site:Path) -> dict[str, str]:
+    "index.png, api.png (an API page, one with a plotly figure if any) and tutorial.png (a tutorial, else another page)."
+    pages = [p.relative_to(site).as_posix() for p in _page_files(site)]
+    top = [p for p in pages if '/' not in p and p not in ('index.html', '404.html')]
+    with_fig = [p for p in top if 'plotly-graph-div' in (site/p).read_text(errors='replace')]
+    tutorials = [p for p in pages if p.startswith('tutorials/')]
+    shots = {'index.png': 'index.html'}
+    if top: shots['api.png'] = (with_fig or top)[0]
+    other = tutorials or [p for p in top if p != shots.get('api.png')]
+    if other: shots['tutorial.png'] = other[-1] if not tutorials else other[0]
+    return shots
+
+
+def main(argv=None):
+    a = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    a.add_argument('site', nargs='?', default=str(ROOT/'_docs'))
+    a.add_argument('--readme', default=str(ROOT/'README.md'))
+    args = a.parse_args(argv)
+    site = Path(args.site)
+    if not Path(CHROMIUM).exists(): sys.exit(f"docs check: {CHROMIUM} is missing: apt-get install chromium")
+    t = time.time()
+    shutil.rmtree(site/'_screenshots', ignore_errors=True)
+    rep = check_site(site, readme_markers(Path(args.readme)), default_screenshots(site))
+    for p in rep.problems: print(f"docs check: FAIL {p}")
+    for s in rep.screenshots: print(f"docs check: screenshot {s}")
+    print(f"{rep.summary()} ({time.time() - t:.0f} s)")
+    sys.exit(0 if rep.ok else 1)
+
+
+if __name__ == '__main__': main()
