@@ -105,7 +105,12 @@ def align_words(w:LoadedWhisper, # a model loaded with attn_implementation='eage
     tf = teacher_forcing_ids(w.tokenizer, [text], language=language)
     tokens = tf.input_ids[0, tf.n_prompt:].tolist()
     if not tokens: return Alignment([], [], np.zeros(1), tf.n_prompt)
-    out = w.model(input_features=log_mel(w, [audio]), decoder_input_ids=tf.input_ids, output_attentions=True)
+    cfg = w.model.config
+    try:  # the encoder needs no attention weights: run it with the fast kernel
+        cfg._attn_implementation = 'sdpa'
+        enc = w.model.model.encoder(log_mel(w, [audio])).last_hidden_state
+    finally: cfg._attn_implementation = 'eager'
+    out = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, output_attentions=True)
     n_frames = max(1, real_frames(len(audio)))
     A = torch.stack([out.cross_attentions[l][0, h] for l, h in alignment_heads(w)])[:, tf.n_prompt - 1:, :n_frames].float()
     std, mean = torch.std_mean(A, dim=-2, keepdim=True, unbiased=False)
