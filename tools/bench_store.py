@@ -4,9 +4,12 @@ Prints one JSON line per measurement. Extraction uses the bundled tiny.en (needs
 speech fixture (or --corpus); reading uses a synthetic store of --rows x --d (fp16) written with the real
 shard writer, streamed by StoreSource with a bounded shuffle buffer, in a fresh process so peak RSS is its own.
 
-    .venv/bin/python tools/bench_store.py [--corpus fixture] [--rows 1000000] [--d 384] [--buffer 262144]
+    .venv/bin/python tools/bench_store.py [--corpus fixture] [--rows 1000000] [--d 384] [--buffer 262144] [--train-steps 60]
+
+A third measurement trains a TopK SAE (3072 latents, k=32) for --train-steps steps directly from the synthetic store,
+reporting the trainer's consumption rate and its peak RSS (store larger than the shuffle buffer).
 """
-import argparse, json, os, resource, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
 
@@ -16,7 +19,11 @@ def rss_mb():
             if line.startswith('VmRSS:'): return int(line.split()[1]) / 1024
 
 
-def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb():
+    "This process's own peak RSS (VmHWM: unlike ru_maxrss it is not inherited from the parent across fork + exec)."
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
 
 
 def bench_extract(corpus, sites, batch_clips):
@@ -61,6 +68,28 @@ def write_synthetic(folder, rows, d, shard):
     return site
 
 
+def bench_train(folder, site, batch, buffer, steps):
+    "Train a TopK SAE straight from the store: the trainer's consumption rate and peak RSS with a bounded buffer."
+    import torch
+    from whisper_sae.config import DictionaryConfig, TrainConfig
+    from whisper_sae.store import ActivationStore
+    from whisper_sae.training import train
+    torch.set_num_threads(os.cpu_count())
+    store = ActivationStore(folder)
+    base = rss_mb()
+    src = store.source([site], batch_size=batch, seed=0, shuffle_buffer=buffer)
+    dc = DictionaryConfig(in_sites=[site], n_latents=3072, k=32)
+    tc = TrainConfig(steps=steps, batch_size=batch, warmup_steps=1, log_every=max(1, steps // 2), checkpoint_every=10**9, shuffle_buffer=buffer)
+    with tempfile.TemporaryDirectory() as out:
+        t = time.time()
+        train(src, dc, tc, Path(out)/'run', progress=False)
+        secs = time.time() - t
+    store_gb = store.n_rows('encoder') * store.dims[site] * 2 / 1e9
+    print(json.dumps(dict(bench='train_from_store', rows=store.n_rows('encoder'), store_gb=round(store_gb, 3), steps=steps, batch=batch,
+                          shuffle_buffer=buffer, buffer_mb=round(buffer * store.dims[site] * 2 / 1e6), frames_per_s=round(steps * batch / secs),
+                          rss_before_mb=round(base), peak_rss_mb=round(peak_rss_mb()))), flush=True)
+
+
 def bench_read(folder, site, batch, buffer, epochs):
     import torch
     from whisper_sae.store import ActivationStore
@@ -94,8 +123,12 @@ def main():
     p.add_argument('--buffer', type=int, default=262144)
     p.add_argument('--epochs', type=int, default=1)
     p.add_argument('--skip-extract', action='store_true')
+    p.add_argument('--train-steps', type=int, default=60, help='steps of the train-from-store measurement (0: skip)')
     p.add_argument('--_read', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--_train', default=None, help=argparse.SUPPRESS)
     a = p.parse_args()
+    if a._train:
+        return bench_train(Path(a._train), 'encoder.blocks.2.resid_post', a.batch, a.buffer, a.train_steps)
     if a._read:
         return bench_read(Path(a._read), 'encoder.blocks.2.resid_post', a.batch, a.buffer, a.epochs)
     if not a.skip_extract: bench_extract(a.corpus, a.sites.split(','), a.batch_clips)
@@ -103,6 +136,9 @@ def main():
         write_synthetic(Path(d)/'s', a.rows, a.d, a.shard)
         subprocess.run([sys.executable, __file__, '--_read', str(Path(d)/'s'), '--batch', str(a.batch), '--buffer', str(a.buffer),
                         '--epochs', str(a.epochs)], check=True)
+        if a.train_steps:
+            subprocess.run([sys.executable, __file__, '--_train', str(Path(d)/'s'), '--batch', str(a.batch), '--buffer', str(a.buffer),
+                            '--train-steps', str(a.train_steps)], check=True)
 
 
 if __name__ == '__main__': main()
