@@ -130,6 +130,8 @@ def _quarto_files(nbs:Path, proc:Path):
 
 _re_fm = re.compile(r'^---\n(.*?)\n---\s*$', re.S)
 _re_dir = re.compile(r'^\s*#\|.*\n?', re.M)
+_re_heading = re.compile(r'^#{1,6} .*$', re.M)
+_re_mdlink = re.compile(r'\[(`[^`]+`)\]\([^)]+\)')
 
 
 def _frontmatter(nb:dict) -> dict:
@@ -142,8 +144,10 @@ def _frontmatter(nb:dict) -> dict:
     return {}
 
 
-def _plotly_html(fig:dict, first:bool) -> str:
+def _plotly_html(fig:dict, first:bool, js:str='site') -> str:
+    "A plotly figure as a `<div>` + `Plotly.newPlot`; the page's first one also loads plotly.js (from the site or CDN)."
     import plotly.io as pio
+    if js == 'cdn': return pio.to_html(fig, include_plotlyjs='cdn' if first else False, full_html=False)
     html = pio.to_html(fig, include_plotlyjs=False, full_html=False, config={'responsive': True})
     return (f'<script src="{SITE_ROOT}/assets/plotly.min.js"></script>\n' if first else '') + html
 
@@ -155,8 +159,10 @@ def mkdocs_notebook(nb:dict, title:str, desc:str) -> tuple[dict, int]:
         src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
         if c['cell_type'] == 'raw' and _re_fm.match(src):
             md = f"# {title}\n" + (f"\n> {desc}\n" if desc else '')
-            cells.append({'cell_type': 'markdown', 'metadata': {}, 'source': md})
+            cells.append({'cell_type': 'markdown', 'id': 'title', 'metadata': {}, 'source': md})
             continue
+        if c['cell_type'] == 'markdown':  # nbdev's doc links inside headings would leave the TOC's anchors wrong
+            c['source'] = _re_heading.sub(lambda m: _re_mdlink.sub(r'\1', m.group(0)), src)
         if c['cell_type'] == 'code':
             opts = dict(re.findall(r'^\s*#\|\s*([\w-]+)\s*:\s*(.*?)\s*$', src, re.M))
             c['source'] = _re_dir.sub('', src)
@@ -213,21 +219,26 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
     shutil.copyfile(Path(plotly.__file__).parent/'package_data'/'plotly.min.js', src/'assets'/'plotly.min.js')
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/'static', src/'assets'/'mathjax',
                     ignore=shutil.ignore_patterns('*.md', 'LICENSE', 'unpacked', 'test'))
+    (src/'assets'/'mathjax'/'config'/'local').mkdir(parents=True, exist_ok=True)
+    (src/'assets'/'mathjax'/'config'/'local'/'docs.js').write_text(  # the only web font the package ships
+        'MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], preferredFont: null, webFont: "STIX-Web", imageFont: null}});\n'
+        'MathJax.Ajax.loadComplete("[MathJax]/config/local/docs.js");\n')
     (src/'assets'/'extra.css').write_text(
         ".jupyter-wrapper .jp-RenderedHTMLCommon table { font-size: .75rem; }\n"
         ".md-typeset h3 code, .jupyter-wrapper h3 code { font-size: inherit; }\n")
     if widget_pages: print(f"docs: WARNING {widget_pages} hold ipywidgets state; the site does not ship the widget manager yet", file=sys.stderr)
     conf = {
-        'site_name': cfg.title, 'site_description': cfg.description, 'repo_url': cfg.git_url,
+        'site_name': cfg.title, 'site_description': cfg.description,  # no repo_url: Material would query GitHub's API
+        'copyright': f'Source: <a href="{cfg.git_url}">{cfg.git_url}</a>',
         'docs_dir': str(src), 'site_dir': str(site), 'use_directory_urls': False, 'strict': False,
         'theme': {'name': 'material', 'font': False, 'features': ['navigation.sections', 'navigation.top', 'search.highlight',
                                                                  'content.code.copy', 'toc.follow'],
                   'palette': {'primary': 'indigo'}},
         'extra_css': ['assets/extra.css'],
         'plugins': ['search', {'mkdocs-jupyter': {
-            'execute': False, 'include_source': True, 'ignore_h1_titles': False, 'include_requirejs': False,
+            'execute': False, 'cache': False, 'include_source': True, 'ignore_h1_titles': False, 'include_requirejs': False,
             'remove_tag_config': {'remove_input_tags': ['remove_input'], 'remove_all_outputs_tags': ['remove_output']},
-            'custom_mathjax_url': f'{SITE_ROOT}/assets/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe',
+            'custom_mathjax_url': f'{SITE_ROOT}/assets/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe,local/docs',
             'toc_depth': 3}}],
         'hooks': [str(ROOT/'tools'/'docs_hooks.py')],
         'extra': {'published_url': cfg.doc_host.rstrip('/') + cfg.doc_baseurl.rstrip('/') + '/'},
@@ -244,6 +255,15 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
 def quarto_site(proc:Path, site:Path):
     "Render `proc` with Quarto (as `nbdev_docs` does) and move its output to `site`."
     if not shutil.which('quarto'): sys.exit("docs: --quarto needs Quarto (https://quarto.org); the default mkdocs build does not")
+    for nbp in notebooks(proc):  # Quarto drops plotly's JSON output: give it HTML, plotly.js from plotly's CDN (online site)
+        nb = json.loads(nbp.read_text())
+        n = 0
+        for c in nb['cells']:
+            for o in c.get('outputs', []):
+                if PLOTLY_MIME in o.get('data', {}):
+                    o['data'] = {'text/html': _plotly_html(o['data'][PLOTLY_MIME], n == 0, js='cdn')}
+                    n += 1
+        if n: nbp.write_text(json.dumps(nb, indent=1))
     subprocess.run(['quarto', 'render', '--no-cache'], cwd=proc, check=True)
     shutil.rmtree(site, ignore_errors=True)
     shutil.move(str(proc/site.name), str(site))

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
+# MathJax 2 probes a blank font at about:blank and a TeX font that jupyter-server-mathjax does not ship before it
+# settles on the STIX-Web fonts it does ship: neither affects the page.
+IGNORE = (re.compile(r"(^|font at ')about:blank"), re.compile(r'/assets/mathjax/fonts/HTML-CSS/TeX/'))
 _re_offsite = re.compile(r'<(?:script|img|iframe|source|audio|video)\b[^>]*\bsrc\s*=\s*["\'](?:https?:)?//|'
                          r'<link\b[^>]*\bhref\s*=\s*["\'](?:https?:)?//[^"\']+["\'][^>]*>', re.I)
 
@@ -67,6 +70,10 @@ def _target(site:Path, path:str) -> Path|None:
     return f if f.is_file() else None
 
 
+def _ignored(*texts:str) -> bool:
+    return any(p.search(t) for p in IGNORE for t in texts if t)
+
+
 def _router(host:str, errs:list[str]):
     "A route handler that lets requests to `host` through and aborts (and records) every other one."
     def _route(route):
@@ -110,10 +117,13 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                 rel = f.relative_to(site).as_posix()
                 errs: list[str] = []
                 page = ctx.new_page()
-                page.on('console', lambda m, errs=errs: errs.append(f"console {m.type}: {m.text}") if m.type == 'error' else None)
+                page.on('console', lambda m, errs=errs: errs.append(f"console {m.type}: {m.text}")
+                        if m.type == 'error' and not _ignored(m.location.get('url', ''), m.text) else None)
                 page.on('pageerror', lambda e, errs=errs: errs.append(f"uncaught exception: {e}"))
-                page.on('requestfailed', lambda r, errs=errs: errs.append(f"request failed: {r.url} ({r.failure})"))
-                page.on('response', lambda r, errs=errs: errs.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+                page.on('requestfailed', lambda r, errs=errs: errs.append(f"request failed: {r.url} ({r.failure})")
+                        if not _ignored(r.url) else None)
+                page.on('response', lambda r, errs=errs: errs.append(f"HTTP {r.status}: {r.url}")
+                        if r.status >= 400 and not _ignored(r.url) else None)
                 page.route('**/*', _router(host, errs))
                 try:
                     page.goto(base + rel, wait_until='load', timeout=timeout_ms)
