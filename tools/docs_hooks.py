@@ -19,6 +19,7 @@ SITE_ROOT = '@SITE_ROOT@'
 _re_mermaid = re.compile(r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{\s*'
                          r'const diagrams = document\.querySelectorAll\("\.jp-Mermaid.*?</script>', re.S)
 _re_heading = re.compile(r'<h([1-6]) id="([^"]+)"(.*?)</h\1>', re.S)
+_re_fence = re.compile(r'^(```|~~~).*?^\1[ \t]*$', re.S | re.M)  # a `# comment` in a code block is no heading
 _re_id = re.compile(r'\b(?:id|name)="([^"]+)"')
 _re_doclink = re.compile(r'<a data-doclink href="([^"#]*)#([^"]*)"')
 
@@ -31,7 +32,7 @@ def _nb_markdown(nb_path, *args, **kwargs) -> str:
         for o in c.get('outputs', []):
             md = o.get('data', {}).get('text/markdown')
             if md: out.append(''.join(md))
-    return '\n\n'.join(out)
+    return _re_fence.sub('', '\n\n'.join(out))
 
 
 def on_startup(**kwargs):
