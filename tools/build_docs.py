@@ -178,7 +178,10 @@ def mkdocs_notebook(nb:dict, title:str, desc:str) -> tuple[dict, int]:
                     n_fig += 1
         cells.append(c)
     nb['cells'] = cells
-    nb.setdefault('metadata', {}).pop('widgets', None) if not _widget_state(nb) else None
+    # nbconvert would load the widget manager from a CDN: until the site ships it, widgets show their text fallback
+    nb.setdefault('metadata', {}).pop('widgets', None)
+    for c in nb['cells']:
+        for o in c.get('outputs', []): o.get('data', {}).pop('application/vnd.jupyter.widget-view+json', None)
     return nb, n_fig
 
 
@@ -210,9 +213,9 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
         fm = _frontmatter(nb)
         title, desc = str(fm.get('title', nbp.stem)), str(fm.get('description', '') or '')
         if 'output-file' in fm: rel = str(Path(rel).with_name(Path(fm['output-file']).stem + '.ipynb').as_posix())
+        if _widget_state(nb): widget_pages.append(rel)
         nb, n = mkdocs_notebook(nb, title if rel != 'index.ipynb' else cfg.title, desc)
         n_figs += n
-        if _widget_state(nb): widget_pages.append(rel)
         (src/rel).parent.mkdir(parents=True, exist_ok=True)
         (src/rel).write_text(json.dumps(nb, indent=1))
         pages.append((rel, title))
@@ -226,7 +229,7 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
     (src/'assets'/'extra.css').write_text(
         ".jupyter-wrapper .jp-RenderedHTMLCommon table { font-size: .75rem; }\n"
         ".md-typeset h3 code, .jupyter-wrapper h3 code { font-size: inherit; }\n")
-    if widget_pages: print(f"docs: WARNING {widget_pages} hold ipywidgets state; the site does not ship the widget manager yet", file=sys.stderr)
+    if widget_pages: print(f"docs: note: {widget_pages} hold ipywidgets state; widgets show their text fallback (the site does not ship the widget manager yet)", file=sys.stderr)
     conf = {
         'site_name': cfg.title, 'site_description': cfg.description,  # no repo_url: Material would query GitHub's API
         'copyright': f'Source: <a href="{cfg.git_url}">{cfg.git_url}</a>',
