@@ -84,11 +84,11 @@ def _median_filter(x:torch.Tensor, width:int) -> torch.Tensor:
     return xp.unfold(-1, width, 1).median(-1).values
 
 def _words(tokenizer, tokens:list[int]) -> list[tuple[str, int, int]]:
-    "Group text tokens into words: (text, first token, end token); a token starting with a space starts a word."
+    "Group text tokens into words: (text, first token, end token); a token starting with whitespace starts a word."
     out = []
     for i, t in enumerate(tokens):
         s = tokenizer.decode([t])
-        if not out or (s.startswith(' ') and s.strip()): out.append([s, i, i + 1])
+        if not out or s[:1].isspace(): out.append([s, i, i + 1])
         else: out[-1][0] += s; out[-1][2] = i + 1
     return [(s.strip(), a, b) for s, a, b in out if s.strip()]
 
