@@ -21,7 +21,8 @@ from .evaluation import Splice, splice_metrics, store_metrics, frequency_histogr
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'PHASES_ALL', 'say', 'ExperimentPaths', 'experiment_paths', 'Extracted', 'check_sites', 'phase_extract',
-           'phase_train', 'dictionary_splice', 'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
+           'phase_train', 'dictionary_splice', 'check_dictionary', 'phase_evaluate', 'eval_table', 'summary_table',
+           'run_experiment']
 
 # %% ../nbs/10_pipeline.ipynb #c7e018b3
 METRIC_KEYS = ('fvu', 'l0', 'dead_fraction', 'ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced',
@@ -115,8 +116,20 @@ def _latents(d):
         with torch.no_grad(): return d.encode(x.float())
     return fn
 
+def check_dictionary(d, cfg:ExperimentConfig, store:ActivationStore):
+    "Fail, naming the fix, when a dictionary was trained for other sites or widths than the experiment evaluates."
+    if list(d.in_sites) != list(cfg.dictionary.in_sites) or list(d.out_sites) != list(cfg.dictionary.out_sites or cfg.dictionary.in_sites):
+        raise ValueError(f"the dictionary reads {d.in_sites} -> writes {d.out_sites}, but the config evaluates "
+                         f"{cfg.dictionary.in_sites} -> {cfg.dictionary.out_sites or cfg.dictionary.in_sites}: evaluate it with the config it was trained with")
+    for s, width in [*((s, d.d_in) for s in d.in_sites), *((s, d.d_out) for s in d.out_sites)]:
+        if s not in store.dims: raise ValueError(f"site {s!r} is not in the activation store ({', '.join(store.sites)}): extract it first")
+        if store.dims[s] != width:
+            raise ValueError(f"the dictionary expects width {width} at {s}, but the store holds width {store.dims[s]} "
+                             f"(another model?): train a dictionary on this model's activations")
+
 def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths:ExperimentPaths, progress:bool=True) -> dict:
     "Held-out reconstruction, sparsity and spliced CE / WER; writes metrics.json, eval_table.md and the histogram."
+    check_dictionary(d, cfg, ex.store)
     h = cfg.phase_hash('evaluate')
     if paths.metrics.exists():
         m = json.loads(paths.metrics.read_text())
