@@ -11,7 +11,8 @@ from .config import ExperimentConfig, DictionaryConfig, atomic_write_text
 from .pipeline import run_experiment, say
 
 # %% auto #0
-__all__ = ['COMPARE_KEYS', 'PLOTS', 'variant_configs', 'compare', 'pareto_front', 'pareto_plot', 'write_comparison']
+__all__ = ['COMPARE_KEYS', 'PLOTS', 'variant_configs', 'compare', 'pareto_front', 'pareto_plot', 'write_comparison',
+           'layer_variants']
 
 # %% ../nbs/09_comparison.ipynb #417adb7f
 def variant_configs(base:ExperimentConfig, # the shared model, data, training and evaluation settings
@@ -83,3 +84,10 @@ def write_comparison(rows:list[dict], out:str|Path):
     import plotly.offline
     atomic_write_text(out/'plotly.min.js', plotly.offline.get_plotlyjs())
     return out
+
+# %% ../nbs/09_comparison.ipynb #fc0c9374
+def layer_variants(n_layers:int, # blocks in the stack (e.g. `w.config.encoder_layers`)
+                   stack:str='encoder', kind:str='resid_post', **overrides) -> dict[str, dict]:
+    "One SAE variant per layer of `stack` at site kind `kind`, for `compare`."
+    if stack not in ('encoder', 'decoder'): raise ValueError(f"stack {stack!r}: use 'encoder' or 'decoder'")
+    return {f'{stack}{l}': dict(in_sites=[f'{stack}.blocks.{l}.{kind}'], out_sites=None, kind='sae', **overrides) for l in range(n_layers)}
