@@ -105,7 +105,7 @@ def dictionary_splice(d) -> Splice:
     ins, outs = list(d.in_sites), list(d.out_sites)
     def fn(xs):
         x = torch.stack([xs[s] for s in ins], 1) if d.crosscoder else xs[ins[0]]
-        with torch.no_grad(): r = d(x.float()).recon
+        with torch.no_grad(): x = x.float(); r = d.decode(d.encode(x), x)  # forward() wants targets for transcoders
         return {s: r[:, i] for i, s in enumerate(outs)} if d.crosscoder else {outs[0]: r}
     return Splice(ins, outs, fn)
 
