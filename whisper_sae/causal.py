@@ -20,7 +20,7 @@ from .whisper import LoadedWhisper, decode_greedy, log_mel, normalize_transcript
 # %% auto #0
 __all__ = ['LatentEdit', 'ablate', 'edit_hook', 'steer_hook', 'decoder_direction', 'ClipResults', 'run_interventions',
            'bootstrap_ci', 'word_changes', 'selectivity', 'ablation_effects', 'causal_trace', 'trace_heatmap',
-           'latent_attribution']
+           'latent_patch', 'latent_attribution']
 
 # %% ../nbs/13_causal.ipynb #fdf4b2ec
 LatentEdit = Callable[[torch.Tensor], torch.Tensor]  # (frames, n_latents) latents -> edited latents
@@ -218,6 +218,36 @@ def trace_heatmap(trace:dict, title:str='Causal tracing: fraction of clean CE re
     return fig
 
 # %% ../nbs/13_causal.ipynb #2d3f326a
+@torch.no_grad()
+def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[int],
+                 corrupt:np.ndarray|None=None, noise_snr_db:float=0.0, seed:int=0) -> dict:
+    "Fraction of the clean CE restored by patching `latents` from the clean run into the corrupted run."
+    from whisper_sae.hooks import capture
+    _check_site(d, site); _check_latents(d, latents)
+    clean = utt.load()
+    if corrupt is None:
+        p = float(np.mean(clean ** 2)) or 1e-8
+        corrupt = (clean + np.random.default_rng(seed).standard_normal(len(clean)).astype(np.float32) * math.sqrt(p / 10 ** (noise_snr_db / 10))).astype(np.float32)
+    if len(corrupt) != len(clean): raise ValueError("latent patching needs clean and corrupted audio of the same length (frames must align)")
+    fc, fx = log_mel(w, [clean]), log_mel(w, [corrupt])
+    mask = real_frame_mask([len(clean)])
+    z_clean = d.encode(capture(w.model, [site], fc)[site][mask].float())
+    idx = torch.as_tensor(list(latents), dtype=torch.long)
+    def patch(z):
+        z = z.clone(); z[:, idx] = z_clean[:, idx]; return z
+    tf = teacher_forcing_ids(w.tokenizer, [utt.text])
+    valid = tf.labels != -100
+    def ce(feats, hooks):
+        with hooked(w.model, hooks): enc = w.model.model.encoder(feats).last_hidden_state
+        logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
+        return float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid]))
+    ce_clean = ce(fc, {site: edit_hook(d, None, mask)})
+    ce_corrupt = ce(fx, {site: edit_hook(d, None, mask)})
+    ce_patched = ce(fx, {site: edit_hook(d, patch, mask)})
+    gap = ce_corrupt - ce_clean
+    return dict(ce_clean=ce_clean, ce_corrupt=ce_corrupt, ce_patched=ce_patched, restored=(ce_corrupt - ce_patched) / gap if gap else float('nan'))
+
+# %% ../nbs/13_causal.ipynb #45d4cbaf
 def latent_attribution(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance], batch_clips:int=4) -> torch.Tensor:
     "(n_latents,) sum over frames of activation x d(CE)/d(activation) (negative: removing the latent would raise CE)."
     _check_site(d, site)
