@@ -19,7 +19,7 @@ from .whisper import LoadedWhisper, decode_greedy, log_mel, normalize_transcript
 
 # %% auto #0
 __all__ = ['LatentEdit', 'ablate', 'edit_hook', 'steer_hook', 'decoder_direction', 'ClipResults', 'run_interventions',
-           'bootstrap_ci', 'word_changes', 'selectivity', 'ablation_effects', 'causal_trace', 'trace_heatmap',
+           'bootstrap_ci', 'word_changes', 'selectivity', 'ablation_effects', 'noisy', 'causal_trace', 'trace_heatmap',
            'latent_patch', 'latent_attribution']
 
 # %% ../nbs/13_causal.ipynb #fdf4b2ec
@@ -178,6 +178,19 @@ def ablation_effects(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance
     return _effects(res, [u.text for u in utterances])
 
 # %% ../nbs/13_causal.ipynb #7fa4530f
+def noisy(clean:np.ndarray, snr_db:float=0.0, seed:int=0) -> np.ndarray:
+    "`clean` plus white Gaussian noise at `snr_db` (the default corruption for patching)."
+    p = float(np.mean(clean ** 2)) or 1e-8
+    return (clean + np.random.default_rng(seed).standard_normal(len(clean)).astype(np.float32) * math.sqrt(p / 10 ** (snr_db / 10))).astype(np.float32)
+
+def _teacher_forced_ce(w:LoadedWhisper, feats:torch.Tensor, tf, hooks:dict) -> float:
+    "Mean CE of the teacher-forced tokens `tf` with `hooks` active in the encoder."
+    valid = tf.labels != -100
+    with hooked(w.model, hooks): enc = w.model.model.encoder(feats).last_hidden_state
+    logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
+    return float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid]))
+
+# %% ../nbs/13_causal.ipynb #ee5ab0a3
 @torch.no_grad()
 def causal_trace(w:LoadedWhisper, utt:Utterance, # the clean clip and its transcript
                  corrupt:np.ndarray|None=None, # corrupted audio (default: the clip + Gaussian noise at `noise_snr_db`)
@@ -185,20 +198,13 @@ def causal_trace(w:LoadedWhisper, utt:Utterance, # the clean clip and its transc
     "Fraction of the clean CE restored by patching each (layer, time window) of the clean run into the corrupted run."
     from whisper_sae.hooks import capture
     clean = utt.load()
-    if corrupt is None:
-        p = float(np.mean(clean ** 2)) or 1e-8
-        noise = np.random.default_rng(seed).standard_normal(len(clean)).astype(np.float32) * math.sqrt(p / 10 ** (noise_snr_db / 10))
-        corrupt = (clean + noise).astype(np.float32)
+    if corrupt is None: corrupt = noisy(clean, noise_snr_db, seed)
     n_layers = w.config.encoder_layers
     sites = [f'encoder.blocks.{l}.{kind}' for l in range(n_layers)]
     feats_c, feats_x = log_mel(w, [clean]), log_mel(w, [corrupt])
     acts = capture(w.model, sites, feats_c)
     tf = teacher_forcing_ids(w.tokenizer, [utt.text])
-    valid = tf.labels != -100
-    def ce(feats, hooks):
-        with hooked(w.model, hooks): enc = w.model.model.encoder(feats).last_hidden_state
-        logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
-        return float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid]))
+    ce = lambda feats, hooks: _teacher_forced_ce(w, feats, tf, hooks)
     ce_clean, ce_corrupt = ce(feats_c, {}), ce(feats_x, {})
     n_frames = int(real_frame_mask([len(clean)])[0].sum())
     starts = list(range(0, n_frames, window_frames))
@@ -217,7 +223,7 @@ def trace_heatmap(trace:dict, title:str='Causal tracing: fraction of clean CE re
     fig.update_layout(title=title, xaxis_title='window start (s)', yaxis_title='encoder layer')
     return fig
 
-# %% ../nbs/13_causal.ipynb #2d3f326a
+# %% ../nbs/13_causal.ipynb #a4869306
 @torch.no_grad()
 def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[int],
                  corrupt:np.ndarray|None=None, noise_snr_db:float=0.0, seed:int=0) -> dict:
@@ -225,9 +231,7 @@ def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[i
     from whisper_sae.hooks import capture
     _check_site(d, site); _check_latents(d, latents)
     clean = utt.load()
-    if corrupt is None:
-        p = float(np.mean(clean ** 2)) or 1e-8
-        corrupt = (clean + np.random.default_rng(seed).standard_normal(len(clean)).astype(np.float32) * math.sqrt(p / 10 ** (noise_snr_db / 10))).astype(np.float32)
+    if corrupt is None: corrupt = noisy(clean, noise_snr_db, seed)
     if len(corrupt) != len(clean): raise ValueError("latent patching needs clean and corrupted audio of the same length (frames must align)")
     fc, fx = log_mel(w, [clean]), log_mel(w, [corrupt])
     mask = real_frame_mask([len(clean)])
@@ -236,18 +240,14 @@ def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[i
     def patch(z):
         z = z.clone(); z[:, idx] = z_clean[:, idx]; return z
     tf = teacher_forcing_ids(w.tokenizer, [utt.text])
-    valid = tf.labels != -100
-    def ce(feats, hooks):
-        with hooked(w.model, hooks): enc = w.model.model.encoder(feats).last_hidden_state
-        logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
-        return float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid]))
+    ce = lambda feats, hooks: _teacher_forced_ce(w, feats, tf, hooks)
     ce_clean = ce(fc, {site: edit_hook(d, None, mask)})
     ce_corrupt = ce(fx, {site: edit_hook(d, None, mask)})
     ce_patched = ce(fx, {site: edit_hook(d, patch, mask)})
     gap = ce_corrupt - ce_clean
     return dict(ce_clean=ce_clean, ce_corrupt=ce_corrupt, ce_patched=ce_patched, restored=(ce_corrupt - ce_patched) / gap if gap else float('nan'))
 
-# %% ../nbs/13_causal.ipynb #45d4cbaf
+# %% ../nbs/13_causal.ipynb #e6ee8b65
 def latent_attribution(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance], batch_clips:int=4) -> torch.Tensor:
     "(n_latents,) sum over frames of activation x d(CE)/d(activation) (negative: removing the latent would raise CE)."
     _check_site(d, site)
