@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .config import atomic_write_bytes, atomic_write_text, config_hash, parse_site
 from .data import SAMPLE_RATE, Utterance, load_audio
 from .hooks import teacher_forcing_ids
-from .store import ActivationStore, FRAME_SECONDS, real_frames, _batch_rows
+from .store import ActivationStore, FRAME_SECONDS, real_frames, batch_rows
 from .whisper import LoadedWhisper, log_mel
 
 # %% auto #0
@@ -164,7 +164,7 @@ class ClipRows:
         idx = list(range(i * self.batch, min((i + 1) * self.batch, len(self.utts))))
         audios = [self.utts[k].load() for k in idx]
         for k, a in zip(idx, audios): self.clips[k]['seconds'] = len(a) / SAMPLE_RATE
-        rows = _batch_rows(self.w, [self.utts[k] for k in idx], audios, idx[0], {self.stream: self.sites}, torch.float32,
+        rows = batch_rows(self.w, [self.utts[k] for k in idx], audios, idx[0], {self.stream: self.sites}, torch.float32,
                            self.margin, 0.0, 0, self.language)
         return rows[self.stream]
 

@@ -20,8 +20,8 @@ from .data import Utterance, SAMPLE_RATE, MAX_SECONDS
 from .hooks import capture, teacher_forcing_ids
 
 # %% auto #0
-__all__ = ['FRAME_SECONDS', 'SAMPLES_PER_FRAME', 'N_FRAMES', 'real_frames', 'frames_to_keep', 'extract_store', 'ActivationStore',
-           'StoreSource']
+__all__ = ['FRAME_SECONDS', 'SAMPLES_PER_FRAME', 'N_FRAMES', 'real_frames', 'frames_to_keep', 'batch_rows', 'extract_store',
+           'ActivationStore', 'StoreSource']
 
 # %% ../nbs/04_store.ipynb #e6eea708
 FRAME_SECONDS = 0.02  # one encoder frame
@@ -57,7 +57,16 @@ def _streams(sites:Sequence[str]) -> dict[str, list[str]]:
 def _clip_seed(seed:int, clip_id:str) -> int:
     return int.from_bytes(hashlib.sha256(f'{seed}:{clip_id}'.encode()).digest()[:8], 'little')
 
-def _batch_rows(w, batch:list[Utterance], audios:list[np.ndarray], first_clip:int, streams:dict, dtype, margin_frames, padding_sample, seed, language):
+def batch_rows(w, # a LoadedWhisper
+               batch:list[Utterance], # the clips of this batch
+               audios:list[np.ndarray], # their 16 kHz mono samples, same order
+               first_clip:int, # store index of the first clip (the `clip` column)
+               streams:dict, # {'encoder'|'decoder': [site, ...]}, as grouped by the store
+               dtype, # dtype of the stored activations
+               margin_frames:int, # padding frames kept after the speech
+               padding_sample, # padding frames sampled at random (0 = none)
+               seed:int, # per-clip padding sample seed
+               language):
     "{stream: {column: tensor}} of one batch of clips."
     feats = w.feature_extractor(audios, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
     sites = [s for ss in streams.values() for s in ss]
@@ -173,7 +182,7 @@ def extract_store(w, # a LoadedWhisper
         if b < first_batch: continue
         if fail_after_batches is not None and b - first_batch >= fail_after_batches: raise RuntimeError(f"simulated crash before batch {b}")
         n_real += sum(real_frames(len(a)) for a in audios)
-        rows = _batch_rows(w, [utterances[i] for i in idx], audios, idx[0], streams, dtype, margin_frames, padding_sample, seed, language)
+        rows = batch_rows(w, [utterances[i] for i in idx], audios, idx[0], streams, dtype, margin_frames, padding_sample, seed, language)
         for stream, cols in rows.items(): writers[stream].add(b, cols)
     for wr in writers.values(): wr.flush(next_at=(len(batches), 0))
     elapsed = time.time() - t0
