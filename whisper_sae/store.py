@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_store.ipynb #eaf7be80
 from __future__ import annotations
-import hashlib, json, math, os, time
+import hashlib, json, math, os, re, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -20,8 +20,8 @@ from .data import Utterance, SAMPLE_RATE, MAX_SECONDS
 from .hooks import capture, teacher_forcing_ids
 
 # %% auto #0
-__all__ = ['FRAME_SECONDS', 'SAMPLES_PER_FRAME', 'N_FRAMES', 'real_frames', 'frames_to_keep', 'batch_rows', 'extract_store',
-           'ActivationStore', 'StoreSource']
+__all__ = ['FRAME_SECONDS', 'SAMPLES_PER_FRAME', 'N_FRAMES', 'real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches',
+           'merge_parts', 'extract_store', 'ActivationStore', 'StoreSource']
 
 # %% ../nbs/04_store.ipynb #e6eea708
 FRAME_SECONDS = 0.02  # one encoder frame
@@ -135,6 +135,55 @@ class _ShardWriter:
         self.index += 1; self.buf, self.rows = {}, 0
 
 # %% ../nbs/04_store.ipynb #da4a6929
+def rank_batches(n_batches:int, # batches in the whole extraction
+                 rank:int, world_size:int) -> range:
+    "The contiguous range of batch indices process `rank` of `world_size` extracts."
+    return range(rank * n_batches // world_size, (rank + 1) * n_batches // world_size)
+
+def _tag(stream:str, rank:int, world_size:int) -> str: return stream if world_size == 1 else f'{stream}-rank{rank:03d}of{world_size:03d}'
+def _part_path(folder:Path, rank:int, world_size:int) -> Path: return folder/'parts'/f'rank{rank:03d}of{world_size:03d}.json'
+
+def _worlds_seen(folder:Path) -> set[int]:
+    "Process counts of the (possibly partial) extractions whose shards are in `folder`."
+    out = set()
+    for f in (folder/'shards').glob('*.safetensors'):
+        m = re.fullmatch(r'(?:encoder|decoder)(?:-rank\d+of(\d+))?-\d+\.safetensors', f.name)
+        if m: out.add(int(m.group(1) or 1))
+    return out
+
+def _write_manifest(folder:Path, key:str, params:dict, streams:dict, shards:dict, rows:dict, clip_table:list, extraction:dict):
+    dims = {}
+    for stream, ss in streams.items():
+        with safe_open(folder/'shards'/shards[stream][0], 'pt') as f:
+            for s in ss: dims[s] = f.get_slice(s).get_shape()[1]
+    manifest = dict(format=1, key=key, model=params['model'], sites=params['sites'], dims=dims, dtype=params['store_dtype'],
+                    streams={st: dict(sites=ss, shards=shards[st], rows=rows[st]) for st, ss in streams.items()},
+                    clips=clip_table, params=params, extraction=extraction)
+    atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
+
+def merge_parts(folder:str|Path) -> 'ActivationStore|None':
+    "Write `manifest.json` from every rank's part once all are done; the store, or None while a part is missing."
+    folder = Path(folder)
+    if (folder/'manifest.json').exists(): return ActivationStore(folder)
+    started = json.loads((folder/'extract.json').read_text())
+    files = sorted((folder/'parts').glob('rank*of*.json'))
+    if not files: return None
+    parts = [json.loads(f.read_text()) for f in files]
+    n = parts[0]['world_size']
+    if sorted(p['rank'] for p in parts if p['world_size'] == n) != list(range(n)) or len(parts) != n: return None
+    if any(p['key'] != started['key'] for p in parts):
+        raise FileExistsError(f"{folder}/parts holds parts of a different extraction: delete {folder} and extract again")
+    parts.sort(key=lambda p: p['rank'])
+    streams = _streams(started['params']['sites'])
+    shards = {st: [s for p in parts for s in p['streams'][st]['shards']] for st in streams}
+    rows = {st: [r for p in parts for r in p['streams'][st]['rows']] for st in streams}
+    clip_table = [c for p in parts for c in p['clips']]
+    secs, n_real = max(p['seconds'] for p in parts), sum(p['real_frames'] for p in parts)
+    _write_manifest(folder, started['key'], started['params'], streams, shards, rows, clip_table,
+                    dict(seconds=secs, real_frames=n_real, real_frames_per_s=n_real / max(secs, 1e-9), world_size=n,
+                         rank_seconds=[p['seconds'] for p in parts]))
+    return ActivationStore(folder)
+
 def extract_store(w, # a LoadedWhisper
                   utterances:Sequence[Utterance], # clips in a fixed order
                   sites:Sequence[str], # site names (encoder and/or decoder)
@@ -142,11 +191,15 @@ def extract_store(w, # a LoadedWhisper
                   margin_frames:int=2, padding_sample:float=0.0, batch_clips:int=8,
                   store_dtype:str='float16', shard_frames:int=65536, seed:int=0,
                   language:str|None=None, # for multilingual models' teacher forcing
-                  progress:bool=True, fail_after_batches:int|None=None) -> 'ActivationStore':
-    "Capture `sites` over `utterances` into a sharded store, resuming an interrupted run."
+                  progress:bool=True, fail_after_batches:int|None=None,
+                  rank:int=0, # this process's part of the batches (with `world_size` > 1)
+                  world_size:int=1, # processes sharing the extraction
+                  merge:bool=True) -> 'ActivationStore|None': # several processes: write the manifest if every part is done
+    "Capture `sites` over `utterances` into a sharded store, resuming an interrupted run (None: other ranks' parts are missing)."
     folder = Path(folder)
     if not utterances: raise ValueError("no utterances to extract: the corpus is empty (check the corpus config)")
     if store_dtype not in _DTYPES: raise ValueError(f"store_dtype {store_dtype!r}: use one of {', '.join(_DTYPES)}")
+    if not 0 <= rank < world_size: raise ValueError(f"rank {rank} is outside 0..{world_size - 1}: pass a rank below world_size")
     for s in sites: parse_site(s)
     streams = _streams(sites)
     params = dict(sites=list(sites), margin_frames=margin_frames, padding_sample=padding_sample, batch_clips=batch_clips,
@@ -158,20 +211,28 @@ def extract_store(w, # a LoadedWhisper
     if started.exists() and json.loads(started.read_text())['key'] != key:
         raise FileExistsError(f"{folder} holds a different extraction (other model, sites, clips or settings): delete it or choose another folder")
     if (folder/'manifest.json').exists(): return ActivationStore(folder)
-    atomic_write_text(started, json.dumps({'key': key, 'params': params}, indent=1))
-    for tmp in (folder/'shards').glob('.*.tmp'): tmp.unlink()
+    other = _worlds_seen(folder) - {world_size}
+    if other:
+        raise FileExistsError(f"{folder} holds shards of an extraction by {', '.join(map(str, sorted(other)))} process(es): re-run with "
+                              f"that world_size to finish it, or delete {folder} to start over with {world_size}")
+    if world_size > 1 and _part_path(folder, rank, world_size).exists(): return merge_parts(folder) if merge else None
+    if not started.exists(): atomic_write_text(started, json.dumps({'key': key, 'params': params}, indent=1))
+    for st in streams:
+        for tmp in (folder/'shards').glob(f'.{_tag(st, rank, world_size)}-*.tmp'): tmp.unlink()
     dtype = _DTYPES[store_dtype]
+    batches = [list(range(i, min(i + batch_clips, len(utterances)))) for i in range(0, len(utterances), batch_clips)]
+    mine = rank_batches(len(batches), rank, world_size)
     writers = {}
     for stream in streams:
-        done = _existing_shards(folder, stream)
-        nb, nr = (done[-1]['next_batch'], done[-1]['next_row']) if done else (0, 0)
-        writers[stream] = _ShardWriter(folder, stream, shard_frames, len(done), nb, nr)
+        tag = _tag(stream, rank, world_size)
+        done = _existing_shards(folder, tag)
+        nb, nr = (done[-1]['next_batch'], done[-1]['next_row']) if done else (mine.start, 0)
+        writers[stream] = _ShardWriter(folder, tag, shard_frames, len(done), nb, nr)
         writers[stream].counts = [d['rows'] for d in done]
     first_batch = min(wr.skip_batch for wr in writers.values())
-    batches = [list(range(i, min(i + batch_clips, len(utterances)))) for i in range(0, len(utterances), batch_clips)]
-    clip_table = [None] * len(utterances)
+    clip_table = {}
     t0, n_real = time.time(), 0
-    for b in tqdm(range(len(batches)), disable=not progress, desc='extract', initial=0):
+    for b in tqdm(mine, disable=not progress, desc='extract' if world_size == 1 else f'extract rank {rank}/{world_size}'):
         idx = batches[b]
         audios = [utterances[i].load() for i in idx]
         for i, a in zip(idx, audios):
@@ -184,19 +245,18 @@ def extract_store(w, # a LoadedWhisper
         n_real += sum(real_frames(len(a)) for a in audios)
         rows = batch_rows(w, [utterances[i] for i in idx], audios, idx[0], streams, dtype, margin_frames, padding_sample, seed, language)
         for stream, cols in rows.items(): writers[stream].add(b, cols)
-    for wr in writers.values(): wr.flush(next_at=(len(batches), 0))
+    for wr in writers.values(): wr.flush(next_at=(mine.stop, 0))
     elapsed = time.time() - t0
-    dims = {}
-    for stream, ss in streams.items():
-        with safe_open(_shard_path(folder, stream, 0), 'pt') as f:
-            for s in ss: dims[s] = f.get_slice(s).get_shape()[1]
-    manifest = dict(format=1, key=key, model=str(w.source), sites=list(sites), dims=dims, dtype=store_dtype,
-                    streams={st: dict(sites=ss, shards=[_shard_path(folder, st, i).name for i in range(len(writers[st].counts))],
-                                      rows=writers[st].counts) for st, ss in streams.items()},
-                    clips=clip_table, params=params,
-                    extraction=dict(seconds=elapsed, real_frames=n_real, real_frames_per_s=n_real / max(elapsed, 1e-9)))
-    atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
-    return ActivationStore(folder)
+    shards = {st: [_shard_path(folder, wr.stream, i).name for i in range(len(wr.counts))] for st, wr in writers.items()}
+    table = [clip_table[i] for i in sorted(clip_table)]
+    if world_size == 1:
+        _write_manifest(folder, key, params, streams, shards, {st: wr.counts for st, wr in writers.items()}, table,
+                        dict(seconds=elapsed, real_frames=n_real, real_frames_per_s=n_real / max(elapsed, 1e-9)))
+        return ActivationStore(folder)
+    part = dict(key=key, rank=rank, world_size=world_size, batches=[mine.start, mine.stop], clips=table, seconds=elapsed, real_frames=n_real,
+                streams={st: dict(shards=shards[st], rows=writers[st].counts) for st in streams})
+    atomic_write_text(_part_path(folder, rank, world_size), json.dumps(part, indent=1))
+    return merge_parts(folder) if merge else None
 
 # %% ../nbs/04_store.ipynb #db6014a9
 class ActivationStore:
