@@ -141,14 +141,20 @@ class DeadLatentCB(Callback):
     def dead(self) -> torch.Tensor: return self.since >= self.t.dcfg.dead_after_tokens
     def before_step(self):
         self.t.dead = self.dead().to(self.t.device) if self.t.dcfg.dead_remedy == 'auxk' else None
+    def observed(self) -> tuple[torch.Tensor, int]:
+        "Which latents fired in this step's batch (bool, on the CPU) and its number of frames (a data-parallel run counts all ranks)."
+        return self.t.out.fired(self.t.model.n_latents).cpu(), self.t.x.shape[0]
+    def resample_batch(self) -> tuple:
+        "The (x, y) that resampling draws new directions from (a data-parallel run uses the global batch)."
+        return self.t.x, self.t.y
     def after_step(self):
-        fired = self.t.out.fired(self.t.model.n_latents).cpu()
-        self.since += self.t.x.shape[0]
+        fired, n = self.observed()
+        self.since += n
         self.since[fired] = 0
         if self.t.dcfg.dead_remedy == 'resample':
             idx = self.dead().nonzero().squeeze(-1)
             if len(idx):
-                self.t.model.resample(idx.to(self.t.device), self.t.x, self.t.y, generator=self.t.generator)
+                self.t.model.resample(idx.to(self.t.device), *self.resample_batch(), generator=self.t.generator)
                 reset_optimizer_state(self.t.opt, self.t.model, idx)
                 self.since[idx] = 0
                 self.t.n_resampled = getattr(self.t, 'n_resampled', 0) + len(idx)
