@@ -54,6 +54,7 @@ class FrameTable:
     word_id: np.ndarray|None = None  # (N,) index of the word within its clip's word list (-1 between words)
     acts: sp.csc_matrix|None = None  # (N, n_latents) latent activations
     fingerprint: str|None = None  # the dictionary that produced `acts`
+    words: dict[int, list[Word]]|None = None  # the aligned words of each clip (`word_id` indexes them)
     @property
     def time(self) -> np.ndarray: return self.position * FRAME_SECONDS
     @property
@@ -67,6 +68,14 @@ class FrameTable:
         if not isinstance(i, (int, np.integer)) or not 0 <= i < self.n_latents:
             raise IndexError(f"latent {i!r} out of range: this dictionary has {self.n_latents} latents (0..{self.n_latents - 1})")
         return self.acts[:, int(i)].toarray().ravel()
+    def subset(self, mask:np.ndarray) -> FrameTable:
+        "The frames where `mask` (N,) is true."
+        m = np.asarray(mask, bool)
+        keep = set(np.unique(self.clip[m]).tolist())
+        return FrameTable(self.clip[m], self.position[m], self.word_code[m], self.vocab, self.aligned[m], self.energy_db[m],
+                          {c: i for c, i in self.clip_ids.items() if c in keep}, None if self.word_id is None else self.word_id[m],
+                          None if self.acts is None else self.acts.tocsr()[np.nonzero(m)[0]].tocsc(), self.fingerprint,
+                          None if self.words is None else {c: v for c, v in self.words.items() if c in keep})
     def __repr__(self):
         return (f"FrameTable({len(self)} frames of {len(self.clip_ids)} clips, {len(self.vocab) - 1} distinct words, "
                 f"{self.n_latents} latents)")
@@ -93,7 +102,8 @@ def annotate(clip:Sequence[int], position:Sequence[int], # frames: clip index an
             if wn and codes[wn] == len(vocab): vocab.append(wn)
             word_id[sel] = j
     aligned = np.isin(clip, [c for c, ws in words.items() if len(ws)])
-    return FrameTable(clip, position, word_code, vocab, aligned, np.asarray(energy_db, np.float32), dict(clip_ids), word_id, acts, fingerprint)
+    return FrameTable(clip, position, word_code, vocab, aligned, np.asarray(energy_db, np.float32), dict(clip_ids), word_id, acts, fingerprint,
+                      {int(c): list(v) for c, v in words.items()})
 
 # %% ../nbs/18_autointerp.ipynb #311dd6a7
 def frame_table(source, # an ActivationStore (or its folder), or `ClipRows`

@@ -136,8 +136,9 @@ def frame_labels(t:FrameTable, labels:dict[int, Sequence[float]]) -> np.ndarray:
     for c, lab in labels.items():
         at = (t.clip == c) & (t.word_id >= 0)
         lab = np.asarray(lab, dtype=np.float64)
-        if len(lab) and at.any() and t.word_id[at].max() >= len(lab):
-            raise ValueError(f"clip {c}: {len(lab)} labels but the table has word {int(t.word_id[at].max())}: align the same text the labels came from")
+        n = len(t.words[c]) if t.words is not None and c in t.words else (int(t.word_id[at].max()) + 1 if at.any() else 0)
+        if (t.words is not None and c in t.words and len(lab) != n) or n > len(lab):
+            raise ValueError(f"clip {c}: {len(lab)} labels but {n} aligned words: align the same text the labels came from")
         out[at] = lab[t.word_id[at]]
     return out
 
