@@ -161,6 +161,22 @@ def _write_manifest(folder:Path, key:str, params:dict, streams:dict, shards:dict
                     clips=clip_table, params=params, extraction=extraction)
     atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
 
+def _layout(rank, world_size, wait):
+    "Rank, world size and whether to wait for the other ranks, from the arguments, torch.distributed or torchrun's environment."
+    initialised = torch.distributed.is_available() and torch.distributed.is_initialized()
+    if world_size is None:
+        if initialised: rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+        else: rank, world_size = int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
+    return rank or 0, world_size, initialised if wait is None else wait
+
+def _finish(folder:Path, rank:int, wait:bool, poll:float=0.5):
+    "Merge the parts now if all are done; with `wait`, rank 0 waits for them and merges, the others wait for the manifest."
+    if not wait: return merge_parts(folder)
+    while True:
+        store = merge_parts(folder) if rank == 0 else ActivationStore(folder) if (folder/'manifest.json').exists() else None
+        if store is not None: return store
+        time.sleep(poll)
+
 def merge_parts(folder:str|Path) -> 'ActivationStore|None':
     "Write `manifest.json` from every rank's part once all are done; the store, or None while a part is missing."
     folder = Path(folder)
@@ -192,11 +208,12 @@ def extract_store(w, # a LoadedWhisper
                   store_dtype:str='float16', shard_frames:int=65536, seed:int=0,
                   language:str|None=None, # for multilingual models' teacher forcing
                   progress:bool=True, fail_after_batches:int|None=None,
-                  rank:int=0, # this process's part of the batches (with `world_size` > 1)
-                  world_size:int=1, # processes sharing the extraction
-                  merge:bool=True) -> 'ActivationStore|None': # several processes: write the manifest if every part is done
+                  rank:int|None=None, # this process's share of the batches (None: torch.distributed's rank, else $RANK, else 0)
+                  world_size:int|None=None, # processes sharing the extraction (None: torch.distributed's, else $WORLD_SIZE, else 1)
+                  wait:bool|None=None) -> 'ActivationStore|None': # several processes: wait for all parts (None: when torch.distributed is initialised)
     "Capture `sites` over `utterances` into a sharded store, resuming an interrupted run (None: other ranks' parts are missing)."
     folder = Path(folder)
+    rank, world_size, wait = _layout(rank, world_size, wait)
     if not utterances: raise ValueError("no utterances to extract: the corpus is empty (check the corpus config)")
     if store_dtype not in _DTYPES: raise ValueError(f"store_dtype {store_dtype!r}: use one of {', '.join(_DTYPES)}")
     if not 0 <= rank < world_size: raise ValueError(f"rank {rank} is outside 0..{world_size - 1}: pass a rank below world_size")
@@ -215,7 +232,7 @@ def extract_store(w, # a LoadedWhisper
     if other:
         raise FileExistsError(f"{folder} holds shards of an extraction by {', '.join(map(str, sorted(other)))} process(es): re-run with "
                               f"that world_size to finish it, or delete {folder} to start over with {world_size}")
-    if world_size > 1 and _part_path(folder, rank, world_size).exists(): return merge_parts(folder) if merge else None
+    if world_size > 1 and _part_path(folder, rank, world_size).exists(): return _finish(folder, rank, wait)
     if not started.exists(): atomic_write_text(started, json.dumps({'key': key, 'params': params}, indent=1))
     for st in streams:
         for tmp in (folder/'shards').glob(f'.{_tag(st, rank, world_size)}-*.tmp'): tmp.unlink()
@@ -256,7 +273,7 @@ def extract_store(w, # a LoadedWhisper
     part = dict(key=key, rank=rank, world_size=world_size, batches=[mine.start, mine.stop], clips=table, seconds=elapsed, real_frames=n_real,
                 streams={st: dict(shards=shards[st], rows=writers[st].counts) for st in streams})
     atomic_write_text(_part_path(folder, rank, world_size), json.dumps(part, indent=1))
-    return merge_parts(folder) if merge else None
+    return _finish(folder, rank, wait)
 
 # %% ../nbs/04_store.ipynb #db6014a9
 class ActivationStore:
