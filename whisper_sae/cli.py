@@ -4,7 +4,7 @@
 
 # %% ../nbs/90_cli.ipynb #9dbbc887
 from __future__ import annotations
-import argparse, sys
+import argparse, os, sys
 from pathlib import Path
 
 # %% auto #0
@@ -27,6 +27,11 @@ def cmd_phases(args):
     "Run the experiment's phases up to the one named by the subcommand, reusing cached earlier phases."
     from whisper_sae.pipeline import run_experiment, summary_table
     upto = {'extract': ('extract',), 'train': ('extract', 'train'), 'evaluate': ('extract', 'train', 'evaluate'), 'run': ('extract', 'train', 'evaluate')}
+    if 'MASTER_ADDR' in os.environ and int(os.environ.get('WORLD_SIZE', 1)) > 1:  # under torchrun: every rank extracts its share
+        from whisper_sae.distributed import init_distributed
+        rank, _ = init_distributed()
+        run_experiment(args.config, phases=('extract',), progress=not args.quiet and rank == 0)
+        if rank != 0 or args.command == 'extract': return 0
     m = run_experiment(args.config, phases=upto[args.command], progress=not args.quiet)
     if m: print(summary_table(m))
     return 0

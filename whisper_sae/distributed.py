@@ -18,7 +18,8 @@ from .training import (Callback, CheckpointCB, DeadLatentCB, MetricsCB, Progress
 
 # %% auto #0
 __all__ = ['free_port', 'init_distributed', 'spawn', 'extract_job', 'DDPCB', 'DistDeadLatentCB', 'ddp_trainer', 'train_ddp',
-           'train_ddp_on_file', 'my_share', 'train_many', 'train_many_on_file', 'node_shard']
+           'train_ddp_on_file', 'my_share', 'train_many', 'train_many_on_file', 'node_shard', 'bench_ddp',
+           'bench_extract']
 
 # %% ../nbs/14_distributed.ipynb #1cb0529c
 def free_port() -> int:
@@ -58,13 +59,14 @@ def spawn(jobs:Sequence[tuple[Callable, tuple]], # (module-level function, its a
 def extract_job(folder:str, # the store folder
                 sites:list[str], # sites to capture
                 kw:dict, # other `extract_store` arguments
-                crash_rank:int|None=None): # this rank dies after one batch, once the others have written their parts
-    "Extract the speech fixture with the tiny random Whisper on this rank (a test and benchmark job)."
-    from whisper_sae.whisper import random_whisper
-    from whisper_sae.data import speech_fixture
+                crash_rank:int|None=None, # this rank dies after one batch, once the others have written their parts
+                model:str='random:tiny', corpus:str='fixture', max_clips:int|None=None): # what to extract
+    "Extract a corpus on this rank of the process group (a test and benchmark job)."
+    from whisper_sae.whisper import load_whisper
+    from whisper_sae.data import load_corpus
     from whisper_sae.store import extract_store
     rank, world = dist.get_rank(), dist.get_world_size()
-    w, utts = random_whisper(), speech_fixture()
+    w, utts = load_whisper(model), load_corpus(corpus, max_clips)
     if rank == crash_rank:
         while len(list((Path(folder)/'parts').glob('rank*.json'))) < world - 1: time.sleep(0.2)
         extract_store(w, utts, sites, folder, fail_after_batches=1, **kw)
@@ -190,3 +192,26 @@ def node_shard(ds, # a `datasets.Dataset` or `IterableDataset` (streaming)
     from datasets.distributed import split_dataset_by_node
     if rank is None: rank, world_size = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
     return split_dataset_by_node(ds, rank=rank, world_size=world_size)
+
+# %% ../nbs/14_distributed.ipynb #ea612947
+def bench_ddp(world_size:int, threads:int=1, d:int=384, n_latents:int=3072, k:int=32, batch_size:int=1024, steps:int=30) -> dict:
+    "Train a TopK SAE data-parallel on random activations; tokens/s and bytes all-reduced per step."
+    import tempfile
+    from safetensors.torch import save_file
+    tmp = Path(tempfile.mkdtemp())
+    save_file({'encoder.blocks.0.resid_post': torch.randn(8 * batch_size, d, generator=torch.Generator().manual_seed(0))}, tmp/'acts.safetensors')
+    dcfg = DictionaryConfig(in_sites=['encoder.blocks.0.resid_post'], n_latents=n_latents, k=k)
+    tcfg = TrainConfig(steps=steps, batch_size=batch_size, log_every=steps, checkpoint_every=10**9, init_batches=1, warmup_steps=5)
+    spawn([(train_ddp_on_file, (str(tmp/'acts.safetensors'), [(dcfg, tcfg, str(tmp/'run'))]))], world_size, threads)
+    m = json.loads((tmp/'run'/'metrics.json').read_text())
+    return dict(world_size=world_size, threads=threads, tokens_per_s=round(m['tokens_per_s']), allreduce_bytes_per_step=m['allreduce_bytes_per_step'])
+
+def bench_extract(world_size:int, threads:int=1, model:str='bundled:tiny.en', corpus:str='offline', max_clips:int=32,
+                  sites:Sequence[str]=('encoder.blocks.2.resid_post',), batch_clips:int=4) -> dict:
+    "Extract a corpus with `world_size` processes; real frames per second of the slowest rank."
+    import tempfile
+    folder = Path(tempfile.mkdtemp())/'store'
+    spawn([(extract_job, (str(folder), list(sites), dict(batch_clips=batch_clips, progress=False), None, model, corpus, max_clips))], world_size, threads)
+    ex = json.loads((folder/'manifest.json').read_text())['extraction']
+    return dict(world_size=world_size, threads=threads, model=model, clips=max_clips, real_frames=ex['real_frames'], seconds=round(ex['seconds'], 2),
+                real_frames_per_s=round(ex['real_frames_per_s']))

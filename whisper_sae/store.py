@@ -162,16 +162,25 @@ def _write_manifest(folder:Path, key:str, params:dict, streams:dict, shards:dict
     atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
 
 def _layout(rank, world_size, wait):
-    "Rank, world size and whether to wait for the other ranks, from the arguments, torch.distributed or torchrun's environment."
+    "Rank, world size, whether to wait for the other ranks and whether they came from the environment alone."
     initialised = torch.distributed.is_available() and torch.distributed.is_initialized()
+    from_env = world_size is None and not initialised
     if world_size is None:
         if initialised: rank, world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
         else: rank, world_size = int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
-    return rank or 0, world_size, initialised if wait is None else wait
+    return rank or 0, world_size, initialised if wait is None else wait, from_env
 
-def _finish(folder:Path, rank:int, wait:bool, poll:float=0.5):
+def _finish(folder:Path, rank:int, wait:bool, strict:bool=False, poll:float=0.5):
     "Merge the parts now if all are done; with `wait`, rank 0 waits for them and merges, the others wait for the manifest."
-    if not wait: return merge_parts(folder)
+    if not wait:
+        store = merge_parts(folder)
+        if store is None and strict:
+            done = {json.loads(f.read_text())['rank'] for f in (folder/'parts').glob('rank*of*.json')}
+            n = json.loads(next((folder/'parts').glob('rank*of*.json')).read_text())['world_size']
+            missing = sorted(set(range(n)) - done)
+            raise FileNotFoundError(f"rank {rank}'s part of {folder} is done; the store is complete once rank(s) {', '.join(map(str, missing))} "
+                                    f"of {n} have run (the same command with RANK=<rank> WORLD_SIZE={n}); the last one writes the manifest")
+        return store
     while True:
         store = merge_parts(folder) if rank == 0 else ActivationStore(folder) if (folder/'manifest.json').exists() else None
         if store is not None: return store
@@ -213,7 +222,7 @@ def extract_store(w, # a LoadedWhisper
                   wait:bool|None=None) -> 'ActivationStore|None': # several processes: wait for all parts (None: when torch.distributed is initialised)
     "Capture `sites` over `utterances` into a sharded store, resuming an interrupted run (None: other ranks' parts are missing)."
     folder = Path(folder)
-    rank, world_size, wait = _layout(rank, world_size, wait)
+    rank, world_size, wait, strict = _layout(rank, world_size, wait)
     if not utterances: raise ValueError("no utterances to extract: the corpus is empty (check the corpus config)")
     if store_dtype not in _DTYPES: raise ValueError(f"store_dtype {store_dtype!r}: use one of {', '.join(_DTYPES)}")
     if not 0 <= rank < world_size: raise ValueError(f"rank {rank} is outside 0..{world_size - 1}: pass a rank below world_size")
@@ -232,7 +241,7 @@ def extract_store(w, # a LoadedWhisper
     if other:
         raise FileExistsError(f"{folder} holds shards of an extraction by {', '.join(map(str, sorted(other)))} process(es): re-run with "
                               f"that world_size to finish it, or delete {folder} to start over with {world_size}")
-    if world_size > 1 and _part_path(folder, rank, world_size).exists(): return _finish(folder, rank, wait)
+    if world_size > 1 and _part_path(folder, rank, world_size).exists(): return _finish(folder, rank, wait, strict)
     if not started.exists(): atomic_write_text(started, json.dumps({'key': key, 'params': params}, indent=1))
     for st in streams:
         for tmp in (folder/'shards').glob(f'.{_tag(st, rank, world_size)}-*.tmp'): tmp.unlink()
@@ -273,7 +282,7 @@ def extract_store(w, # a LoadedWhisper
     part = dict(key=key, rank=rank, world_size=world_size, batches=[mine.start, mine.stop], clips=table, seconds=elapsed, real_frames=n_real,
                 streams={st: dict(shards=shards[st], rows=writers[st].counts) for st in streams})
     atomic_write_text(_part_path(folder, rank, world_size), json.dumps(part, indent=1))
-    return _finish(folder, rank, wait)
+    return _finish(folder, rank, wait, strict)
 
 # %% ../nbs/04_store.ipynb #db6014a9
 class ActivationStore:
