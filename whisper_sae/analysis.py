@@ -20,9 +20,9 @@ from .store import real_frames, N_FRAMES
 
 # %% auto #0
 __all__ = ['LATENT_TYPES', 'Attention', 'attention_weights', 'encoder_attention_stats', 'spearman', 'cross_attention_alignment',
-           'decoder_attention_stats', 'attention_stats', 'head_heatmap', 'attention_heatmap', 'logit_lens_logits',
-           'lens_metrics', 'logit_lens', 'linear_cka', 'mean_cosine', 'similarity_matrices', 'real_frame_activations',
-           'latent_type', 'latent_type_counts', 'latent_types_figure']
+           'path_shift', 'alignment_shift', 'decoder_attention_stats', 'attention_stats', 'head_heatmap',
+           'attention_heatmap', 'logit_lens_logits', 'lens_metrics', 'logit_lens', 'linear_cka', 'mean_cosine',
+           'similarity_matrices', 'real_frame_activations', 'latent_type', 'latent_type_counts', 'latent_types_figure']
 
 # %% ../nbs/20_analysis.ipynb #5a3b772b
 @dataclass
@@ -114,6 +114,42 @@ def cross_attention_alignment(attn:torch.Tensor, # (batch, heads, Tq, T) one lay
     return {s: (v / n).float() for s, v in tot.items()} | {'n': n}
 
 # %% ../nbs/20_analysis.ipynb #f661f36a
+def path_shift(a:torch.Tensor, # (batch, heads, Tq, T) cross-attention on the original clips
+               b:torch.Tensor, # the same on the shifted clips
+               n_real_a:Sequence[int], n_real_b:Sequence[int], # real frames of each clip, original and shifted
+               positions:torch.Tensor) -> tuple[torch.Tensor, int]: # (batch, Tq) bool: the text-token queries
+    "(per-head summed shift of the argmax frame, b minus a, over text queries; number of queries)."
+    tot, n = torch.zeros(a.shape[1], dtype=torch.float64), 0
+    for i in range(a.shape[0]):
+        q = positions[i].nonzero().flatten()
+        fa = a[i][:, q, :int(n_real_a[i])].argmax(-1)
+        fb = b[i][:, q, :int(n_real_b[i])].argmax(-1)
+        tot += (fb - fa).double().sum(-1); n += len(q)
+    return tot, n
+
+def alignment_shift(w:LoadedWhisper, # loaded with attn_implementation='eager'
+                    utterances:Sequence, # clips with `.load()` and `.text`, shorter than 30 s minus the shift
+                    shift_s:float=1.0, # seconds of silence prepended
+                    batch_clips:int=4, language:str|None=None, progress:bool=True) -> np.ndarray:
+    "(layers, heads): mean move of each cross-attention head's argmax frame when the audio is delayed, in units of the delay."
+    if shift_s <= 0: raise ValueError(f"shift_s={shift_s}: use a positive delay, e.g. 1.0")
+    _check_eager(w.model)
+    pad = np.zeros(int(round(shift_s * 16000)), np.float32)
+    tot, n = 0.0, 0
+    for a0 in tqdm(range(0, len(utterances), batch_clips), disable=not progress, desc='shift'):
+        batch = utterances[a0:a0 + batch_clips]
+        audios = [u.load() for u in batch]
+        shifted = [np.concatenate([pad, x]) for x in audios]
+        if max(len(x) for x in shifted) > N_FRAMES * 320: raise ValueError("a clip plus the shift exceeds 30 s: use shorter clips or a smaller shift")
+        tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language)
+        text = tf.attention_mask.bool() & (torch.arange(tf.input_ids.shape[1]) >= tf.n_prompt)
+        ca, cb = attention_weights(w, log_mel(w, audios), tf).cross, attention_weights(w, log_mel(w, shifted), tf).cross
+        na, nb = [real_frames(len(x)) for x in audios], [real_frames(len(x)) for x in shifted]
+        per = [path_shift(ca[l], cb[l], na, nb, text) for l in range(ca.shape[0])]
+        tot = tot + torch.stack([p[0] for p in per]); n += per[0][1]
+    return (tot / n / (shift_s / 0.02)).float().numpy()
+
+# %% ../nbs/20_analysis.ipynb #380d68d4
 def decoder_attention_stats(attn:torch.Tensor, # (batch, heads, T, T) one layer's decoder self-attention
                             mask:torch.Tensor, # (batch, T) 1 on real tokens
                             n_prompt:int=1, # prompt length (positions counted as 'prompt')
@@ -130,7 +166,7 @@ def decoder_attention_stats(attn:torch.Tensor, # (batch, heads, T, T) one layer'
     if n == 0: raise ValueError("no real token at or after `start`: check the attention mask")
     return {s: ((v * keep[:, None]).sum((0, 2)) / n).float() for s, v in per.items()} | {'n': n}
 
-# %% ../nbs/20_analysis.ipynb #b56bfbdc
+# %% ../nbs/20_analysis.ipynb #9fce0fe6
 def attention_stats(w:LoadedWhisper, # loaded with attn_implementation='eager'
                     utterances:Sequence, # clips with `.load()` and `.text`
                     batch_clips:int=4, # clips per forward pass (attention weights are large: ~220 MB per clip for tiny)
@@ -159,7 +195,7 @@ def attention_stats(w:LoadedWhisper, # loaded with attn_implementation='eager'
         del att
     return {fam: {key: np.stack([(v[0] / v[1]).numpy() for _, v in sorted(per.items())]) for key, per in d.items()} for fam, d in acc.items()}
 
-# %% ../nbs/20_analysis.ipynb #9fce0fe6
+# %% ../nbs/20_analysis.ipynb #d1997f5d
 def head_heatmap(values:np.ndarray, # (layers, heads)
                  title:str, marks:Sequence[tuple[int, int]]=(), # (layer, head) cells to outline, e.g. alignment heads
                  fmt:str='.2f', **layout) -> go.Figure:
@@ -177,7 +213,7 @@ def attention_heatmap(a:torch.Tensor|np.ndarray, # (queries, keys) one head's we
     return go.Figure(go.Heatmap(z=np.asarray(a), colorscale='Viridis')).update_layout(
         title=title, xaxis_title=x_title, yaxis_title=y_title, yaxis_autorange='reversed', **layout)
 
-# %% ../nbs/20_analysis.ipynb #8ab03122
+# %% ../nbs/20_analysis.ipynb #27ddf0ef
 def logit_lens_logits(w:LoadedWhisper, input_features:torch.Tensor, # log-mel (batch, n_mels, 3000)
                       tf:TeacherForcing) -> dict[str, torch.Tensor]: # teacher-forced decoder inputs
     "{'emb', '0', ... : logits (batch, T, vocab)} reading each decoder layer through the final norm and unembedding."
@@ -206,7 +242,7 @@ def logit_lens(w:LoadedWhisper, utterances:Sequence, # clips with `.load()` and 
             for i, v in enumerate(lens_metrics(lg, tf.labels)): t[i] += v
     return {k: dict(ce=ce / n, accuracy=c / n, n=n) for k, (ce, c, n) in tot.items()}
 
-# %% ../nbs/20_analysis.ipynb #27ddf0ef
+# %% ../nbs/20_analysis.ipynb #3a625317
 def linear_cka(x:torch.Tensor, # (N, d1)
                y:torch.Tensor) -> float: # (N, d2), the same N examples
     "Linear CKA between two representations of the same examples."
@@ -234,7 +270,7 @@ def similarity_matrices(acts:dict[str, torch.Tensor]) -> tuple[list[str], np.nda
             cos[i, j] = cos[j, i] = mean_cosine(acts[names[i]], acts[names[j]]) if same else float('nan')
     return names, cka, cos
 
-# %% ../nbs/20_analysis.ipynb #3a625317
+# %% ../nbs/20_analysis.ipynb #f139e499
 def real_frame_activations(w:LoadedWhisper, utterances:Sequence, # clips with `.load()`
                            sites:Sequence[str], # encoder sites
                            batch_clips:int=8, progress:bool=True) -> dict[str, torch.Tensor]:
@@ -247,7 +283,7 @@ def real_frame_activations(w:LoadedWhisper, utterances:Sequence, # clips with `.
             out[s] += [acts[s][b, :real_frames(len(x))].float() for b, x in enumerate(audios)]
     return {s: torch.cat(v) for s, v in out.items()}
 
-# %% ../nbs/20_analysis.ipynb #d89daf43
+# %% ../nbs/20_analysis.ipynb #d02bdd34
 LATENT_TYPES = ('dense', 'nonspeech', 'positional', 'word', 'other')
 
 def latent_type(row:dict, # a `latent_types` row
