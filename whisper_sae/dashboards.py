@@ -192,7 +192,7 @@ class Explorer:
         self.matches.options = [(f'{i} ({k} examples)', i) for i, k in hits]
     def show(self, i:int):
         "Draw latent `i`."
-        from IPython.display import display, HTML, clear_output
+        from IPython.display import HTML
         lf = self.feats.latent(i)
         self.current, self.stats.value = lf, stats_html(lf)
         self.figures = [histogram_figure(lf)]
@@ -204,13 +204,12 @@ class Explorer:
             self.players.append(None if w is None else wav_bytes(w[0]))
             self.contexts.append(marked_html(ex))
         self.header.value = f'<b>latent {i}</b>: {len(lf.examples)} examples' + ('' if lf.examples else ' (dead on this data)')
-        with self.hist: clear_output(wait=True); display(self.figures[0])
-        with self.examples:
-            clear_output(wait=True)
-            for ex, fig, ctx, wav in zip(shown, self.figures[1:], self.contexts, self.players):
-                display(HTML(f'<p>#{ex.rank} {html.escape(ex.clip_id)} {ex.time:.2f} s, activation {ex.value:.3g}: {ctx}</p>'))
-                display(fig)
-                if wav is not None: display(_player(wav))
+        self.hist.outputs = (_output(self.figures[0]),)
+        outs = []
+        for ex, fig, ctx, wav in zip(shown, self.figures[1:], self.contexts, self.players):
+            outs += [_output(HTML(f'<p>#{ex.rank} {html.escape(ex.clip_id)} {ex.time:.2f} s, activation {ex.value:.3g}: {ctx}</p>')),
+                     _output(fig)] + ([_output(_player(wav))] if wav is not None else [])
+        self.examples.outputs = tuple(outs)
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
@@ -218,6 +217,14 @@ class Explorer:
 def _player(wav:bytes):
     from IPython.display import Audio
     return Audio(data=wav)
+
+def _output(obj) -> dict:
+    "`obj` as an `Output` widget's display output (set as the widget's `outputs`, which needs no kernel, unlike `with out:`)."
+    from IPython import get_ipython
+    from IPython.core.formatters import DisplayFormatter
+    ip = get_ipython()
+    data, md = (ip.display_formatter if ip is not None else DisplayFormatter()).format(obj)
+    return {'output_type': 'display_data', 'data': data, 'metadata': md}
 
 # %% ../nbs/12_dashboards.ipynb #6b5b0973
 _CSS = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1100px}table{border-collapse:collapse}
