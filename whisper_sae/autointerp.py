@@ -257,7 +257,7 @@ def candidates(ex:FrameTable, # the latent's examples (`examples_table`)
     cands.append(NonSpeech(silence_db))
     if len(ex):
         tc = ex.time + FRAME_SECONDS / 2
-        cands.append(Position(round(float(tc.min()) - FRAME_SECONDS, 2), round(float(tc.max()) + FRAME_SECONDS, 2)))
+        cands.append(Position(max(0.0, round(float(tc.min()) - FRAME_SECONDS, 2)), round(float(tc.max()) + FRAME_SECONDS, 2)))
     out = []
     for c in cands:
         p, q = float(c.score(ex).mean()) if len(ex) else 0.0, float(c.score(background).mean())

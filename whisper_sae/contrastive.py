@@ -94,6 +94,10 @@ def contrastive_search(acts, # (N, F) activations, dense or scipy sparse
     lab = ~np.isnan(y)
     sel, rep = lab & np.isin(clip, select_clips), lab & np.isin(clip, report_clips)
     acts = acts.tocsr() if sp.issparse(acts) else np.asarray(acts)
+    for name, m in (('selection', sel), ('report', rep)):
+        if not (y[m] == 1).any() or not (y[m] == 0).any():
+            raise ValueError(f"the {name} split has {int((y[m] == 1).sum())} frames of set A and {int((y[m] == 0).sum())} of set B: "
+                             "both sets need frames in both splits (use more clips, or another split)")
     ms = separation_metrics(acts[np.nonzero(sel)[0]], y[sel])
     best = rank_latents(ms, top_n)
     mr = separation_metrics(acts[np.nonzero(rep)[0]][:, best], y[rep])
