@@ -90,7 +90,7 @@ class DDPCB(Callback):
             raise TrainingError(f"the ranks start from different configs, data positions or steps ({every}): give every rank the same "
                                 "configs, the same source (same store, split and seed) and the same out_dir")
         for p in [*t.model.parameters(), *t.model.buffers()]: dist.broadcast(p.data, 0, group=self.group)
-        self.bytes_per_step, t.ddp = 0, self
+        self.bytes_per_step, self.comm_s, self.steps, t.ddp = 0, 0., 0, self
     def before_step(self):
         t = self.t
         self.x, self.y = t.x, t.y
@@ -102,7 +102,9 @@ class DDPCB(Callback):
         for p in params:
             if p.grad is None: p.grad = torch.zeros_like(p)
         flat = torch.cat([p.grad.reshape(-1) for p in params])
+        t0 = time.perf_counter()
         dist.all_reduce(flat, group=self.group)
+        self.comm_s += time.perf_counter() - t0
         flat /= self.world
         i = 0
         for p in params:
@@ -114,7 +116,9 @@ class DDPCB(Callback):
         bufs = [b for b in t.model.buffers() if b.is_floating_point()]
         packed = torch.cat([t.out.fired(n).float(), torch.stack([t.out.losses[k].detach().float() for k in keys]),
                             *[b.detach().reshape(-1).float() for b in bufs]])
+        t0 = time.perf_counter()
         dist.all_reduce(packed, group=self.group)
+        self.comm_s += time.perf_counter() - t0; self.steps += 1
         self.fired = packed[:n] > 0
         t.out = t.out._replace(losses=dict(zip(keys, packed[n:n + len(keys)] / self.world)))
         i = n + len(keys)
@@ -122,7 +126,7 @@ class DDPCB(Callback):
             b.copy_((packed[i:i + b.numel()] / self.world).view_as(b)); i += b.numel()
         t.tokens += self.x.shape[0] - t.x.shape[0]  # the loop counted this rank's slice; count the global batch
         self.bytes_per_step = self.grad_bytes + packed.numel() * packed.element_size()
-        t.metrics_extra['allreduce_bytes_per_step'] = self.bytes_per_step
+        t.metrics_extra.update(allreduce_bytes_per_step=self.bytes_per_step, allreduce_ms_per_step=1e3 * self.comm_s / self.steps)
 
 class DistDeadLatentCB(DeadLatentCB):
     "`DeadLatentCB` over the global batch: fired latents from every rank, global frame counts, resampling from the global batch."
@@ -204,7 +208,8 @@ def bench_ddp(world_size:int, threads:int=1, d:int=384, n_latents:int=3072, k:in
     tcfg = TrainConfig(steps=steps, batch_size=batch_size, log_every=steps, checkpoint_every=10**9, init_batches=1, warmup_steps=5)
     spawn([(train_ddp_on_file, (str(tmp/'acts.safetensors'), [(dcfg, tcfg, str(tmp/'run'))]))], world_size, threads)
     m = json.loads((tmp/'run'/'metrics.json').read_text())
-    return dict(world_size=world_size, threads=threads, tokens_per_s=round(m['tokens_per_s']), allreduce_bytes_per_step=m['allreduce_bytes_per_step'])
+    return dict(world_size=world_size, threads=threads, tokens_per_s=round(m['tokens_per_s']), allreduce_bytes_per_step=m['allreduce_bytes_per_step'],
+                allreduce_ms_per_step=round(m['allreduce_ms_per_step'], 1), ms_per_step=round(1e3 * batch_size / m['tokens_per_s'], 1))
 
 def bench_extract(world_size:int, threads:int=1, model:str='bundled:tiny.en', corpus:str='offline', max_clips:int=32,
                   sites:Sequence[str]=('encoder.blocks.2.resid_post',), batch_clips:int=4) -> dict:
