@@ -15,11 +15,22 @@ Steps:
    notebooks with nbconvert, so code and outputs look as in Jupyter. A bare nbconvert build would need our own
    navigation and search. The mkdocs input is `_proc/_mkdocs/` (Quarto skips `_` folders), the site is `_docs/`.
 3. Assets are served from the site: plotly.js (from the installed `plotly` package; figures are stored as plotly
-   JSON and turned into `<div>` + `Plotly.newPlot` here), MathJax 2 (from `jupyter-server-mathjax`), fonts off.
+   JSON and turned into `<div>` + `Plotly.newPlot` here; only pages with figures load it), MathJax 2 (from
+   `jupyter-server-mathjax`), fonts off.
+4. ipywidgets: the widget state of each executed notebook is saved in its metadata (as Jupyter's "save widget
+   state" does) and rendered in the browser by `@jupyter-widgets/html-manager`'s standalone `embed.js`, served from
+   the site on pages that hold widgets. It comes from npm: `npm pack` of a pinned version whose sha512 is checked
+   here, cached in `.cache/html-manager-VERSION/` (gitignored): the bundle is 1.9 MB of minified third-party code
+   (BSD-3-Clause), so it is fetched by npm's own client rather than committed. Plotly figures and audio shown inside
+   an `Output` widget are rendered too (plotly as HTML that calls the site's plotly.js). Without a kernel the
+   widgets show what was drawn when the notebook ran; their callbacks need Jupyter.
+5. Files a notebook links to (`<a href>` to a local file its code wrote, e.g. a static dashboard from
+   `whisper_sae.dashboards.export_html`) are copied beside the page (`{page}_linked/`) and the link rewritten; an
+   inlined plotly.js in such an HTML file is replaced by the site's copy (the Quarto build copies them as they are).
 
 The browser check is `tools/check_docs.py` (and `tests/test_docs.py`)."""
 from __future__ import annotations
-import argparse, json, os, re, shutil, subprocess, sys, time
+import argparse, base64, hashlib, json, os, re, shutil, subprocess, sys, tarfile, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SITE_ROOT = '@SITE_ROOT@'  # replaced per page by tools/docs_hooks.py with the page's relative path to the site root
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
 WIDGET_MIME = 'application/vnd.jupyter.widget-state+json'
+VIEW_MIME = 'application/vnd.jupyter.widget-view+json'
+HTML_MANAGER = '@jupyter-widgets/html-manager'
+HTML_MANAGER_VERSION = '1.0.15'  # the newest in ipywidgets 8's range (`ipywidgets._version.__html_manager_version__`, ^1.0.1)
+HTML_MANAGER_SHA512 = '5thBIV6ymNgmPVOHvzx+gGy8ZSKmSazhtGw4/c4xJDVzRhG9PTeQsRjF3FUTopvFi//SABeNz1yp47bCrJ3CQA=='  # npm's `integrity`
 
 
 def _cfg():
@@ -59,6 +74,10 @@ def _make_exec_all(skip_flags:set[str]):
     class exec_all(Processor):
         "Execute every code cell, skipping the flagged ones, as the tests do (replaces nbdev's `exec_show_docs`)"
         def begin(self):
+            try:
+                from ipywidgets import Widget
+                Widget.close_all()  # one process runs every notebook: keep only this notebook's widgets
+            except ImportError: pass
             self.k = CaptureShell(path=str(ROOT))
             self.k.run_cell('from nbdev.showdoc import show_doc')
             self.k.run_cell("try:\n import plotly.io as _pio; _pio.renderers.default = 'plotly_mimetype'\nexcept ImportError: pass")
@@ -78,6 +97,30 @@ def _make_exec_all(skip_flags:set[str]):
             state = Widget.get_manager_state(drop_defaults=True)
             if state['state']: self.nb.metadata['widgets'] = {WIDGET_MIME: state}
     return exec_all
+
+
+def widget_manager(cache:Path=ROOT/'.cache') -> Path:
+    "The folder holding html-manager's `embed.js` and its fonts: `npm pack` of the pinned version, sha512-checked, cached."
+    out = cache/f'html-manager-{HTML_MANAGER_VERSION}'
+    if (out/'embed.js').exists(): return out
+    if not shutil.which('npm'): sys.exit("docs: the site's widgets need npm to fetch @jupyter-widgets/html-manager: apt-get install npm")
+    with tempfile.TemporaryDirectory() as tmp:
+        r = subprocess.run(['npm', 'pack', f'{HTML_MANAGER}@{HTML_MANAGER_VERSION}', '--pack-destination', tmp, '--json'],
+                           capture_output=True, text=True, cwd=tmp)
+        if r.returncode: sys.exit(f"docs: npm pack {HTML_MANAGER}@{HTML_MANAGER_VERSION} failed:\n{r.stderr[-2000:]}")
+        tgz = Path(tmp)/json.loads(r.stdout)[0]['filename']
+        got = base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
+        if got != HTML_MANAGER_SHA512: sys.exit(f"docs: {tgz.name} has sha512 {got}, expected {HTML_MANAGER_SHA512}: refusing it")
+        part = out.with_name(out.name + '.part')
+        shutil.rmtree(part, ignore_errors=True); part.mkdir(parents=True)
+        with tarfile.open(tgz) as t:
+            for m in t.getmembers():
+                name = m.name.removeprefix('package/')
+                keep = name in ('package.json', 'dist/embed.js', 'dist/embed.js.LICENSE.txt') or \
+                       (name.startswith('dist/') and name.endswith(('.woff2', '.woff', '.ttf')))
+                if keep and m.isfile(): (part/Path(name).name).write_bytes(t.extractfile(m).read())
+        shutil.rmtree(out, ignore_errors=True); part.rename(out)
+    return out
 
 
 def process_notebook(src:Path, dst:Path, skip_flags:set[str]):
@@ -152,9 +195,40 @@ def _plotly_html(fig:dict, first:bool, js:str='site') -> str:
     return (f'<script src="{SITE_ROOT}/assets/plotly.min.js"></script>\n' if first else '') + html
 
 
-def mkdocs_notebook(nb:dict, title:str, desc:str) -> tuple[dict, int]:
-    "Adapt a processed notebook for mkdocs-jupyter: front matter -> heading, Quarto cell options -> tags, plotly -> HTML."
+_re_href = re.compile(r'(<a\b[^>]*?\bhref=")([^"#?]+)(")', re.I)
+
+
+def _local_links(html:str, nb_dir:Path, page:str, files:dict[Path, str]) -> str:
+    "Links to local files a cell wrote (relative to the notebook's folder) -> copies beside the page, recorded in `files`."
+    def sub(m):
+        href = m.group(2)
+        if re.match(r'^[a-z][a-z0-9+.-]*:', href, re.I) or href.startswith('/'): return m.group(0)
+        f = (nb_dir/href).resolve()
+        if not f.is_file() or ROOT not in f.parents or f.suffix == '.ipynb': return m.group(0)
+        dst = files.setdefault(f, f'{Path(page).stem}_linked/{f.name}')
+        return m.group(1) + dst + m.group(3)
+    return _re_href.sub(sub, html)
+
+
+def _widget_outputs_html(state:dict) -> int:
+    "Plotly outputs inside saved `Output` widgets -> HTML calling the site's plotly.js; returns how many."
+    n = 0
+    for m in state.values():
+        for o in (m.get('state') or {}).get('outputs') or []:
+            data = o.get('data') or {}
+            if PLOTLY_MIME in data:
+                o['data'] = {'text/html': _plotly_html(data[PLOTLY_MIME], False), 'text/plain': data.get('text/plain', '')}
+                n += 1
+    return n
+
+
+def mkdocs_notebook(nb:dict, title:str, desc:str, widgets:bool=True, nb_dir:Path|None=None, page:str='',
+                    files:dict|None=None) -> tuple[dict, int]:
+    """Adapt a processed notebook for mkdocs-jupyter: front matter -> heading, Quarto cell options -> tags, plotly -> HTML,
+    widget state kept (`widgets`) or dropped, links to local files (relative to `nb_dir`) -> copies listed in `files`."""
     cells, n_fig = [], 0
+    state = _widget_state(nb) if widgets else None
+    n_wfig = _widget_outputs_html(state) if state else 0
     for c in nb['cells']:
         src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
         if c['cell_type'] == 'raw' and _re_fm.match(src):
@@ -171,18 +245,26 @@ def mkdocs_notebook(nb:dict, title:str, desc:str) -> tuple[dict, int]:
             if opts.get('output') == 'false': tags.add('remove_output')
             if tags: c.setdefault('metadata', {})['tags'] = sorted(tags)
             if 'remove_input' in tags and not c.get('outputs'): continue
+            outs = []
             for o in c.get('outputs', []):
                 data = o.get('data', {})
                 if PLOTLY_MIME in data:
                     o['data'] = {'text/html': _plotly_html(data[PLOTLY_MIME], n_fig == 0), 'text/plain': data.get('text/plain', '')}
                     n_fig += 1
+                if state and VIEW_MIME in data and n_wfig and n_fig == 0:  # widgets draw figures after the page loaded
+                    outs.append({'output_type': 'display_data', 'metadata': {},
+                                 'data': {'text/html': f'<script src="{SITE_ROOT}/assets/plotly.min.js"></script>'}})
+                    n_fig = 1
+                if nb_dir is not None and files is not None and 'text/html' in data:
+                    h = data['text/html']
+                    data['text/html'] = _local_links(''.join(h) if isinstance(h, list) else h, nb_dir, page, files)
+                if not state: data.pop(VIEW_MIME, None)
+                outs.append(o)
+            c['outputs'] = outs
         cells.append(c)
     nb['cells'] = cells
-    # nbconvert would load the widget manager from a CDN: until the site ships it, widgets show their text fallback
-    nb.setdefault('metadata', {}).pop('widgets', None)
-    for c in nb['cells']:
-        for o in c.get('outputs', []): o.get('data', {}).pop('application/vnd.jupyter.widget-view+json', None)
-    return nb, n_fig
+    if not state: nb.setdefault('metadata', {}).pop('widgets', None)  # widgets show their text fallback
+    return nb, n_fig + n_wfig
 
 
 def _widget_state(nb): return ((nb.get('metadata', {}).get('widgets') or {}).get(WIDGET_MIME) or {}).get('state')
@@ -199,14 +281,26 @@ def _nav(pages:list[tuple[str, str]]) -> list:
     return home + ([{'API': api}] if api else []) + [{k: v} for k, v in sections.items()]
 
 
-def mkdocs_site(proc:Path, site:Path) -> dict:
+def _copy_linked(f:Path, dst:Path, site_plotly:Path, plotly_js:Path):
+    "Copy a linked file into the site; an HTML page with plotly.js inlined gets a `<script src>` to the site's copy instead."
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if f.suffix.lower() not in ('.html', '.htm'): shutil.copyfile(f, dst); return
+    text, js = f.read_text(encoding='utf-8'), plotly_js.read_text(encoding='utf-8')
+    inline = f'<script type="text/javascript">{js}</script>'
+    if inline in text: text = text.replace(inline, f'<script src="{os.path.relpath(site_plotly, dst.parent)}"></script>', 1)
+    dst.write_text(text, encoding='utf-8')
+
+
+def mkdocs_site(proc:Path, site:Path, widgets:bool=True) -> dict:
     "Render the processed notebooks in `proc` into `site` with mkdocs-material + mkdocs-jupyter."
     import yaml, plotly, jupyter_server_mathjax
     cfg = _cfg()
     src = proc/'_mkdocs'
     shutil.rmtree(src, ignore_errors=True)
     (src/'assets').mkdir(parents=True)
-    pages, n_figs, widget_pages = [], 0, []
+    pages, n_figs, widget_pages, n_files = [], 0, [], 0
+    nbs = ROOT/cfg.nbs_path
+    plotly_js = Path(plotly.__file__).parent/'package_data'/'plotly.min.js'
     for nbp in notebooks(proc):
         rel = nbp.relative_to(proc).as_posix()
         nb = json.loads(nbp.read_text())
@@ -214,12 +308,17 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
         title, desc = str(fm.get('title', nbp.stem)), str(fm.get('description', '') or '')
         if 'output-file' in fm: rel = str(Path(rel).with_name(Path(fm['output-file']).stem + '.ipynb').as_posix())
         if _widget_state(nb): widget_pages.append(rel)
-        nb, n = mkdocs_notebook(nb, title if rel != 'index.ipynb' else cfg.title, desc)
+        files = {}
+        nb, n = mkdocs_notebook(nb, title if rel != 'index.ipynb' else cfg.title, desc, widgets=widgets,
+                                nb_dir=(nbs/nbp.relative_to(proc)).parent, page=rel, files=files)
         n_figs += n
         (src/rel).parent.mkdir(parents=True, exist_ok=True)
         (src/rel).write_text(json.dumps(nb, indent=1))
+        for f, dst in files.items(): _copy_linked(f, src/Path(rel).parent/dst, src/'assets'/'plotly.min.js', plotly_js)
+        n_files += len(files)
         pages.append((rel, title))
-    shutil.copyfile(Path(plotly.__file__).parent/'package_data'/'plotly.min.js', src/'assets'/'plotly.min.js')
+    shutil.copyfile(plotly_js, src/'assets'/'plotly.min.js')
+    if widgets and widget_pages: shutil.copytree(widget_manager(), src/'assets'/'widgets')
     shutil.copytree(Path(jupyter_server_mathjax.__file__).parent/'static', src/'assets'/'mathjax',
                     ignore=shutil.ignore_patterns('*.md', 'LICENSE', 'unpacked', 'test'))
     (src/'assets'/'mathjax'/'config'/'local').mkdir(parents=True, exist_ok=True)
@@ -229,7 +328,7 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
     (src/'assets'/'extra.css').write_text(
         ".jupyter-wrapper .jp-RenderedHTMLCommon table { font-size: .75rem; }\n"
         ".md-typeset h3 code, .jupyter-wrapper h3 code { font-size: inherit; }\n")
-    if widget_pages: print(f"docs: note: {widget_pages} hold ipywidgets state; widgets show their text fallback (the site does not ship the widget manager yet)", file=sys.stderr)
+    if widget_pages and not widgets: print(f"docs: note: {widget_pages} hold ipywidgets state; --no-widgets: they show their text fallback", file=sys.stderr)
     conf = {
         'site_name': cfg.title, 'site_description': cfg.description,  # no repo_url: Material would query GitHub's API
         'copyright': f'Source: <a href="{cfg.git_url}">{cfg.git_url}</a>',
@@ -252,21 +351,27 @@ def mkdocs_site(proc:Path, site:Path) -> dict:
     r = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '-q', '-f', str(proc/'mkdocs.yml')], cwd=ROOT,
                        env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
     if r.returncode: sys.exit(f"docs: mkdocs build failed (exit {r.returncode})")
-    return {'pages': len(pages), 'figures': n_figs}
+    return {'pages': len(pages), 'figures': n_figs, 'widget_pages': len(widget_pages) if widgets else 0, 'files': n_files}
 
 
 def quarto_site(proc:Path, site:Path):
     "Render `proc` with Quarto (as `nbdev_docs` does) and move its output to `site`."
     if not shutil.which('quarto'): sys.exit("docs: --quarto needs Quarto (https://quarto.org); the default mkdocs build does not")
+    nbs = ROOT/_cfg().nbs_path
     for nbp in notebooks(proc):  # Quarto drops plotly's JSON output: give it HTML, plotly.js from plotly's CDN (online site)
         nb = json.loads(nbp.read_text())
-        n = 0
+        n, files, rel = 0, {}, nbp.relative_to(proc)
         for c in nb['cells']:
             for o in c.get('outputs', []):
                 if PLOTLY_MIME in o.get('data', {}):
                     o['data'] = {'text/html': _plotly_html(o['data'][PLOTLY_MIME], n == 0, js='cdn')}
                     n += 1
-        if n: nbp.write_text(json.dumps(nb, indent=1))
+                h = o.get('data', {}).get('text/html')
+                if h: o['data']['text/html'] = _local_links(''.join(h) if isinstance(h, list) else h, (nbs/rel).parent, rel.name, files)
+        for f, dst in files.items():
+            (nbp.parent/dst).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(f, nbp.parent/dst)
+        if n or files: nbp.write_text(json.dumps(nb, indent=1))
     subprocess.run(['quarto', 'render', '--no-cache'], cwd=proc, check=True)
     shutil.rmtree(site, ignore_errors=True)
     shutil.move(str(proc/site.name), str(site))
@@ -276,7 +381,9 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quarto', action='store_true', help='render with Quarto instead of mkdocs (the published site)')
     p.add_argument('--skip-exec', action='store_true', help='reuse the processed notebooks already in _proc/')
-    p.add_argument('--only', nargs='*', help='process only these notebooks (stems or paths under nbs/)')
+    p.add_argument('--only', nargs='*', help='process only these notebooks (stems or paths under nbs/; the others are '
+                   'taken from _proc/ as a previous build left them, so a partial site can be checked)')
+    p.add_argument('--no-widgets', action='store_true', help='do not ship the widget manager (widgets show their text)')
     a = p.parse_args(argv)
     cfg = _cfg()
     nbs, proc, site = ROOT/cfg.nbs_path, ROOT/'_proc', ROOT/cfg.doc_path
@@ -290,8 +397,9 @@ def main(argv=None):
         quarto_site(proc, site)
         print(f"docs: Quarto site in {site} (processing {t1 - t0:.0f} s, render {time.time() - t1:.0f} s)")
         return
-    res = mkdocs_site(proc, site)
-    print(f"docs: built {res['pages']} pages with {res['figures']} plotly figures into {site.relative_to(ROOT)}/ "
+    res = mkdocs_site(proc, site, widgets=not a.no_widgets)
+    print(f"docs: built {res['pages']} pages with {res['figures']} plotly figures, {res['widget_pages']} with widgets, "
+          f"{res['files']} linked files into {site.relative_to(ROOT)}/ "
           f"(processing {t1 - t0:.0f} s, render {time.time() - t1:.0f} s)")
 
 

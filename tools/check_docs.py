@@ -4,8 +4,11 @@
 
 Serves the site on 127.0.0.1 and opens every page. A page fails on: a console error or uncaught exception, a
 request that failed or answered >= 400, any request leaving 127.0.0.1 (a CDN asset), a `<script src>` or
-stylesheet pointing off-site, an internal link to a missing file or a missing `#anchor`, or a plotly figure
-without its rendered SVG. The index page must show the README's title and section headings. Screenshots of the
+stylesheet pointing off-site, an internal link to a missing file or a missing `#anchor`, a plotly figure
+without its rendered SVG, an ipywidget (saved widget state + view) that the widget manager did not render, or an
+`<audio>` player whose source the browser cannot load (no duration). Every HTML file of the site is opened,
+including static pages copied into it (the dashboards from `export_html`). The index page must show the README's
+title and section headings. Screenshots of the
 index, one API page and one tutorial (or another notebook) page go to `_docs/_screenshots/`.
 Exit status 1 and one line per problem when anything fails; the last line is a summary either way."""
 from __future__ import annotations
@@ -31,6 +34,9 @@ class Report:
     pages: int = 0
     links: int = 0
     figures: int = 0
+    widgets: int = 0
+    audio: int = 0
+    dashboards: int = 0
     problems: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
 
@@ -39,6 +45,7 @@ class Report:
 
     def summary(self) -> str:
         return (f"docs check: {self.pages} pages, {self.links} internal links, {self.figures} plotly figures rendered, "
+                f"{self.widgets} widgets rendered, {self.audio} audio players loaded, {self.dashboards} dashboards, "
                 f"{len(self.problems)} problems")
 
 
@@ -91,6 +98,47 @@ _JS_COLLECT = """() => ({
   figures: [...document.querySelectorAll('.plotly-graph-div')].map(d => !!d.querySelector('svg.main-svg')),
   text: document.body ? document.body.innerText : ''
 })"""
+_JS_WIDGETS = """() => ({
+  views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+  state: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
+  rendered: [...document.querySelectorAll('.widget-subarea')].filter(e => e.querySelector('.jupyter-widgets')).length
+})"""
+# A dashboard page (`whisper_sae.dashboards.export_html`): per latent section its stats table, histogram and
+# examples; per example a figure, the marked word and a player; a sortable type table linking to every section.
+_JS_DASHBOARD = """() => {
+  const secs = [...document.querySelectorAll('section.latent')];
+  if (!secs.length) return null;
+  const p = [];
+  const table = document.querySelector('table.types');
+  if (!table) p.push('no latent types table');
+  else {
+    const linked = new Set([...table.querySelectorAll('tbody a[href^="#latent-"]')].map(a => a.getAttribute('href').slice(1)));
+    const missing = secs.map(s => s.id).filter(id => !linked.has(id));
+    if (missing.length) p.push('the types table does not link to ' + missing.join(', '));
+  }
+  let examples = 0;
+  for (const s of secs) {
+    if (!s.querySelector('table.stats')) p.push(s.id + ': no statistics table');
+    if (!s.querySelector('.plotly-graph-div')) p.push(s.id + ': no histogram');
+    for (const e of s.querySelectorAll('.example')) {
+      examples++;
+      if (!e.querySelector('.plotly-graph-div svg.main-svg')) p.push(e.id + ': no rendered spectrogram/trace figure');
+      if (!e.querySelector('.context mark')) p.push(e.id + ': no marked transcript');
+      if (!e.querySelector('audio') && !/audio not available/.test(e.innerText)) p.push(e.id + ': no audio player');
+    }
+  }
+  return {sections: secs.length, examples: examples, problems: p};
+}"""
+# Each player's source is loaded into a fresh Audio element: it must give metadata with a positive duration.
+_JS_AUDIO = """async () => Promise.all([...document.querySelectorAll('audio')].map(a => new Promise(res => {
+  const s = a.getAttribute('src') ? a.src : ((a.querySelector('source[src]') || {}).src || '');
+  if (!s) return res('no source');
+  const b = new Audio(), t = setTimeout(() => res('timed out loading'), 15000);
+  b.preload = 'metadata';
+  b.onloadedmetadata = () => { clearTimeout(t); res(b.duration > 0 ? '' : 'duration ' + b.duration); };
+  b.onerror = () => { clearTimeout(t); res('cannot load (MediaError ' + (b.error && b.error.code) + ')'); };
+  b.src = s;
+})))"""
 
 
 def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, str]|None=None,
@@ -129,7 +177,24 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                     page.goto(base + rel, wait_until='load', timeout=timeout_ms)
                     try: page.wait_for_load_state('networkidle', timeout=timeout_ms)
                     except Exception: errs.append("the page did not settle (network busy) within the timeout")
+                    w = page.evaluate(_JS_WIDGETS)
+                    if w['views'] and w['state']:
+                        try: page.wait_for_function(f"() => ({_JS_WIDGETS})().rendered >= {w['views']}", timeout=timeout_ms)
+                        except Exception: pass
+                        w = page.evaluate(_JS_WIDGETS)
+                        rep.widgets += min(w['rendered'], w['views'])
+                        if w['rendered'] < w['views']:
+                            errs.append(f"{w['views'] - w['rendered']} of {w['views']} widgets were not rendered (widget manager missing?)")
+                    elif w['views']: errs.append(f"{w['views']} widget views but no saved widget state: they cannot render")
+                    audio = page.evaluate(_JS_AUDIO)
+                    rep.audio += sum(not a for a in audio)
+                    bad = [f"#{i}: {a}" for i, a in enumerate(audio) if a]
+                    if bad: errs.append(f"{len(bad)} of {len(audio)} audio players do not load: {', '.join(bad[:5])}")
                     info = page.evaluate(_JS_COLLECT)
+                    dash = page.evaluate(_JS_DASHBOARD)
+                    if dash:
+                        rep.dashboards += 1
+                        errs += [f"dashboard: {x}" for x in dash['problems']]
                 except Exception as e:
                     rep.problems.append(f"{rel}: did not load: {e}"); page.close(); continue
                 rep.pages += 1
@@ -146,7 +211,10 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                     if want == rel:
                         out = site/'_screenshots'/name
                         out.parent.mkdir(exist_ok=True)
+                        if name.startswith('widgets') and w['rendered']:  # the widget, not the page's top
+                            page.evaluate("() => document.querySelector('.widget-subarea').scrollIntoView({block: 'start'})")
                         page.screenshot(path=str(out))
+                        page.evaluate('() => window.scrollTo(0, 0)')
                         rep.screenshots.append(out)
                 rep.problems += [f"{rel}: {e}" for e in dict.fromkeys(errs)]
                 page.close()
@@ -167,8 +235,17 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
 
 
 def default_screenshots(site:Path) -> dict[str, str]:
-    "index.png, api.png (an API page, one with a plotly figure if any) and tutorial.png (a tutorial, else another page)."
+    """index.png, api.png (an API page, one with a plotly figure if any), tutorial.png (a tutorial, else another page),
+    widgets.png (the first page with widgets) and dashboard.png (the first static dashboard), when the site has them."""
     pages = [p.relative_to(site).as_posix() for p in _page_files(site)]
+    text = {p: (site/p).read_text(errors='replace') for p in pages}
+    extra = {}
+    widget_pages = sorted((p for p in pages if '<script type="application/vnd.jupyter.widget-view+json">' in text[p]),
+                          key=lambda p: not p.startswith('tutorials/'))
+    dashboards = [p for p in pages if '<section class="latent"' in text[p]]
+    if widget_pages: extra['widgets.png'] = widget_pages[0]
+    if dashboards: extra['dashboard.png'] = dashboards[0]
+    pages = [p for p in pages if p not in dashboards]
     top = [p for p in pages if '/' not in p and p not in ('index.html', '404.html')]
     with_fig = [p for p in top if 'plotly-graph-div' in (site/p).read_text(errors='replace')]
     tutorials = [p for p in pages if p.startswith('tutorials/')]
@@ -176,7 +253,7 @@ def default_screenshots(site:Path) -> dict[str, str]:
     if top: shots['api.png'] = (with_fig or top)[0]
     other = tutorials or [p for p in top if p != shots.get('api.png')]
     if other: shots['tutorial.png'] = other[-1] if not tutorials else other[0]
-    return shots
+    return shots | extra
 
 
 def main(argv=None):

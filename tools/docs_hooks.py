@@ -10,7 +10,9 @@
   Markdown (and `show_doc`'s Markdown output) as written.
 - Headings with the same text (two `show_doc` of one name) get unique ids as the TOC numbers them (`x`, `x_1`).
 - nbconvert's mermaid loader (which imports mermaid from a CDN when a page has a diagram) is dropped: no notebook
-  draws one."""
+  draws one.
+- nbconvert's widget loader fetches `@jupyter-widgets/html-manager` from a CDN: it gets the site's copy of the
+  standalone `embed.js` instead (tools/build_docs.py puts it in `assets/widgets/`)."""
 import json, re
 from pathlib import Path
 from urllib.parse import unquote
@@ -21,6 +23,7 @@ _re_mermaid = re.compile(r'<script type="module">\s*document\.addEventListener\(
 _re_heading = re.compile(r'<h([1-6]) id="([^"]+)"(.*?)</h\1>', re.S)
 _re_fence = re.compile(r'^(```|~~~).*?^\1[ \t]*$', re.S | re.M)  # a `# comment` in a code block is no heading
 _re_id = re.compile(r'\b(?:id|name)="([^"]+)"')
+_re_widget_src = re.compile(r"(var widgetRendererSrc = )'[^']*';")
 _re_doclink = re.compile(r'<a data-doclink href="([^"#]*)#([^"]*)"')
 
 
@@ -45,6 +48,7 @@ def on_post_page(output, page, config, **kwargs):
     published = (config.get('extra') or {}).get('published_url')
     if published: output = output.replace(f'href="{published}', f'data-doclink href="{SITE_ROOT}/')
     output = _re_mermaid.sub('', output)
+    output = _re_widget_src.sub(lambda m: f"{m.group(1)}'{SITE_ROOT}/assets/widgets/embed.js';", output)
     seen = {}
     def dedup(m):
         n = seen[m.group(2)] = seen.get(m.group(2), -1) + 1

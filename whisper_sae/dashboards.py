@@ -47,7 +47,7 @@ def wav_bytes(audio:np.ndarray) -> bytes:
     return buf.getvalue()
 
 def audio_tag(audio:np.ndarray) -> str:
-    "An HTML5 <audio> player with the clip embedded as base64 WAV."
+    "An HTML5 `<audio>` player with the clip embedded as base64 WAV."
     return f'<audio controls preload="none" src="data:audio/wav;base64,{base64.b64encode(wav_bytes(audio)).decode()}"></audio>'
 
 def log_mel_image(audio:np.ndarray, n_mels:int=80) -> np.ndarray:
@@ -210,9 +210,7 @@ class Explorer:
             outs += [_output(HTML(f'<p>#{ex.rank} {html.escape(ex.clip_id)} {ex.time:.2f} s, activation {ex.value:.3g}: {ctx}</p>')),
                      _output(fig)] + ([_output(_player(wav))] if wav is not None else [])
         self.examples.outputs = tuple(outs)
-    def _ipython_display_(self):
-        from IPython.display import display
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
 def _player(wav:bytes):
     from IPython.display import Audio
@@ -222,8 +220,10 @@ def _output(obj) -> dict:
     "`obj` as an `Output` widget's display output (set as the widget's `outputs`, which needs no kernel, unlike `with out:`)."
     from IPython import get_ipython
     from IPython.core.formatters import DisplayFormatter
-    ip = get_ipython()
-    data, md = (ip.display_formatter if ip is not None else DisplayFormatter()).format(obj)
+    if isinstance(obj, go.Figure): data, md = obj._repr_mimebundle_(), {}  # the formatter would display it (`_ipython_display_`)
+    else:
+        ip = get_ipython()
+        data, md = (ip.display_formatter if ip is not None else DisplayFormatter()).format(obj)
     return {'output_type': 'display_data', 'data': data, 'metadata': md}
 
 # %% ../nbs/12_dashboards.ipynb #6b5b0973
