@@ -68,17 +68,18 @@ def batch_rows(w, # a LoadedWhisper
                seed:int, # per-clip padding sample seed
                language):
     "{stream: {column: tensor}} of one batch of clips."
-    feats = w.feature_extractor(audios, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
+    p = next(w.model.parameters())
+    feats = w.feature_extractor(audios, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(p.device, p.dtype)
     sites = [s for ss in streams.values() for s in ss]
     tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language) if 'decoder' in streams else None
-    acts = capture(w.model, sites, feats, tf.input_ids if tf else None, tf.attention_mask if tf else None)
+    acts = capture(w.model, sites, feats, tf.input_ids.to(p.device) if tf else None, tf.attention_mask.to(p.device) if tf else None)
     out = {}
     if 'encoder' in streams:
         cols = {s: [] for s in streams['encoder']} | {'clip': [], 'position': [], 'time': [], 'is_padding': [], 'token': []}
         for b, (u, a) in enumerate(zip(batch, audios)):
             keep, pad = frames_to_keep(len(a), margin_frames, padding_sample, np.random.default_rng(_clip_seed(seed, u.id)))
             idx = torch.from_numpy(keep)
-            for s in streams['encoder']: cols[s].append(acts[s][b, idx].to(dtype))
+            for s in streams['encoder']: cols[s].append(acts[s][b, idx.to(p.device)].to('cpu', dtype))
             cols['clip'].append(torch.full((len(keep),), first_clip + b, dtype=torch.int32))
             cols['position'].append(idx.to(torch.int32))
             cols['time'].append(idx.to(torch.float32) * FRAME_SECONDS)
@@ -89,7 +90,7 @@ def batch_rows(w, # a LoadedWhisper
         cols = {s: [] for s in streams['decoder']} | {'clip': [], 'position': [], 'time': [], 'is_padding': [], 'token': []}
         for b in range(len(batch)):
             n = int(tf.attention_mask[b].sum())
-            for s in streams['decoder']: cols[s].append(acts[s][b, :n].to(dtype))
+            for s in streams['decoder']: cols[s].append(acts[s][b, :n].to('cpu', dtype))
             cols['clip'].append(torch.full((n,), first_clip + b, dtype=torch.int32))
             cols['position'].append(torch.arange(n, dtype=torch.int32))
             cols['time'].append(torch.full((n,), float('nan')))
