@@ -77,6 +77,11 @@ def test_plotly_without_js_fails(tmp_path):
     assert any('HTTP 404' in p and 'plotly.min.js' in p for p in problems), problems
 
 
+def test_plotly_js_without_figures_fails(tmp_path):
+    problems = check_docs.check_site(_site(tmp_path, '<h1>x</h1><script src="assets/plotly.min.js"></script>')).problems
+    assert any('loads plotly.js (4.6 MB) but shows no plotly figure' in p for p in problems), problems
+
+
 def test_cdn_asset_and_missing_readme_fail(tmp_path):
     site = _site(tmp_path, GOOD_INDEX.replace('assets/plotly.min.js', 'https://cdn.plot.ly/plotly-2.35.2.min.js'))
     problems = check_docs.check_site(site, ['whisper_sae', 'Models']).problems

@@ -5,7 +5,7 @@
 Serves the site on 127.0.0.1 and opens every page. A page fails on: a console error or uncaught exception, a
 request that failed or answered >= 400, any request leaving 127.0.0.1 (a CDN asset), a `<script src>` or
 stylesheet pointing off-site, an internal link to a missing file or a missing `#anchor`, a plotly figure
-without its rendered SVG, an ipywidget (saved widget state + view) that the widget manager did not render, or an
+without its rendered SVG, plotly.js loaded by a page without figures, an ipywidget (saved widget state + view) that the widget manager did not render, or an
 `<audio>` player whose source the browser cannot load (no duration). Every HTML file of the site is opened,
 including static pages copied into it (the dashboards from `export_html`). The index page must show the README's
 title and section headings. Screenshots of the
@@ -96,6 +96,7 @@ _JS_COLLECT = """() => ({
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   ids: [...document.querySelectorAll('[id]')].map(e => e.id).concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
   figures: [...document.querySelectorAll('.plotly-graph-div')].map(d => !!d.querySelector('svg.main-svg')),
+  plotlyjs: [...document.querySelectorAll('script[src]')].some(s => /plotly[^/]*\\.js$/.test(s.getAttribute('src'))),
   text: document.body ? document.body.innerText : ''
 })"""
 _JS_WIDGETS = """() => ({
@@ -202,6 +203,8 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                 links += [(f, h) for h in info['links']]
                 n_ok = sum(info['figures'])
                 rep.figures += n_ok
+                if info['plotlyjs'] and not info['figures']:
+                    errs.append("loads plotly.js (4.6 MB) but shows no plotly figure")
                 if n_ok < len(info['figures']):
                     errs.append(f"{len(info['figures']) - n_ok} of {len(info['figures'])} plotly figures have no rendered SVG")
                 if f == site/'index.html':
