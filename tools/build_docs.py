@@ -142,21 +142,28 @@ def process_notebook(src:Path, dst:Path, skip_flags:set[str]):
     write_nb(nb, dst)
 
 
-def process_all(nbs:Path, proc:Path, only:list[str]|None=None) -> list[Path]:
-    "Process every notebook into `proc` (the Quarto project, as `nbdev_proc_nbs` lays it out); returns the outputs."
+def process_all(nbs:Path, proc:Path, only:list[str]|None=None, keep_going:bool=False) -> tuple[list[Path], list[str]]:
+    """Process every notebook into `proc` (the Quarto project, as `nbdev_proc_nbs` lays it out); returns the outputs and
+    the failures (`keep_going`: a notebook that raises is reported and left out, the others are still processed)."""
     cfg = _cfg()
     skip = set(cfg.get('tst_flags', '').split()) - set(os.environ.get('NBDEV_FLAGS', '').split())
     if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
-    out = []
+    out, failed = [], []
     for src in notebooks(nbs):
         rel = src.relative_to(nbs)
         if only and rel.stem not in only and rel.as_posix() not in only: continue
         t = time.time()
-        process_notebook(src, proc/rel, skip)
+        try: process_notebook(src, proc/rel, skip)
+        except Exception as e:
+            if not keep_going: raise
+            (proc/rel).unlink(missing_ok=True)
+            failed.append(f"{rel}: {str(e).splitlines()[0]}")
+            print(f"docs: FAILED {failed[-1]}", file=sys.stderr, flush=True)
+            continue
         print(f"docs: processed {rel} in {time.time() - t:.1f} s", flush=True)
         out.append(proc/rel)
     _quarto_files(nbs, proc)
-    return out
+    return out, failed
 
 
 def _quarto_files(nbs:Path, proc:Path):
@@ -384,14 +391,15 @@ def main(argv=None):
     p.add_argument('--only', nargs='*', help='process only these notebooks (stems or paths under nbs/; the others are '
                    'taken from _proc/ as a previous build left them, so a partial site can be checked)')
     p.add_argument('--no-widgets', action='store_true', help='do not ship the widget manager (widgets show their text)')
+    p.add_argument('--keep-going', action='store_true', help='leave out a notebook that raises, build the rest, exit 1 at the end')
     a = p.parse_args(argv)
     cfg = _cfg()
     nbs, proc, site = ROOT/cfg.nbs_path, ROOT/'_proc', ROOT/cfg.doc_path
-    t0 = time.time()
+    t0, failed = time.time(), []
     if not a.skip_exec:
         if not a.only: shutil.rmtree(proc, ignore_errors=True)
         proc.mkdir(exist_ok=True)
-        process_all(nbs, proc, a.only)
+        failed = process_all(nbs, proc, a.only, a.keep_going)[1]
     t1 = time.time()
     if a.quarto:
         quarto_site(proc, site)
@@ -401,6 +409,7 @@ def main(argv=None):
     print(f"docs: built {res['pages']} pages with {res['figures']} plotly figures, {res['widget_pages']} with widgets, "
           f"{res['files']} linked files into {site.relative_to(ROOT)}/ "
           f"(processing {t1 - t0:.0f} s, render {time.time() - t1:.0f} s)")
+    if failed: sys.exit("docs: these notebooks raised and are missing from the site:\n  " + "\n  ".join(failed))
 
 
 if __name__ == '__main__': main()
