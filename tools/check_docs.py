@@ -215,7 +215,7 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                         out = site/'_screenshots'/name
                         out.parent.mkdir(exist_ok=True)
                         if name.startswith('widgets') and w['rendered']:  # the widget, not the page's top
-                            page.evaluate("() => document.querySelector('.widget-subarea').scrollIntoView({block: 'start'})")
+                            page.evaluate("() => { document.querySelector('.widget-subarea').scrollIntoView({block: 'start'}); window.scrollBy(0, -80); }")
                         page.screenshot(path=str(out))
                         page.evaluate('() => window.scrollTo(0, 0)')
                         rep.screenshots.append(out)

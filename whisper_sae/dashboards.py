@@ -178,7 +178,7 @@ class Explorer:
         self.latent = W.BoundedIntText(min=0, max=len(feats) - 1, description='latent')
         self.search = W.Text(placeholder='word, e.g. "the"', description='search')
         self.matches = W.Select(options=[], rows=5, description='latents')
-        self.stats, self.header = W.HTML(), W.HTML()
+        self.stats, self.header = W.HTML(layout=W.Layout(min_width='300px')), W.HTML()
         self.hist, self.examples = W.Output(), W.Output()
         self.widget = W.VBox([W.HBox([self.latent, self.search]), self.matches, self.header, W.HBox([self.stats, self.hist]), self.examples])
         self.latent.observe(lambda ch: self.show(ch['new']), names='value')
