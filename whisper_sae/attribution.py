@@ -48,6 +48,7 @@ class Decomposed:
     "One batch's stopped forward pass."
     z_up: torch.Tensor  # (frames, n_up) upstream latents on real frames, requires grad
     err_up: torch.Tensor  # (frames, d) upstream error term, requires grad
+    bias_up: torch.Tensor  # (frames, d) the upstream decoder's output at zero latents (its bias, plus a skip path's output), requires grad
     x_down: torch.Tensor  # (batch, positions, d) the activation the downstream dictionary reads (a function of the two above)
     z_down: torch.Tensor  # (frames, n_down) downstream latents on real frames (no grad)
 
@@ -62,10 +63,10 @@ def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dict
     def splice(x):
         xs = x[mask].detach().float()
         xin = held['x_in'] if s_in != s_u else xs
-        with torch.no_grad(): z0 = up.encode(xin); err0 = xs - up.decode(z0, xin)
-        held['z'], held['err'] = z0.requires_grad_(True), err0.requires_grad_(True)
+        with torch.no_grad(): z0 = up.encode(xin); c0 = up.decode(torch.zeros_like(z0), xin); err0 = xs - up.decode(z0, xin)
+        held['z'], held['err'], held['bias'] = z0.requires_grad_(True), err0.requires_grad_(True), c0.requires_grad_(True)
         z = edit(held['z']) if edit is not None else held['z']
-        y = x.clone(); y[mask] = (up.decode(z, xin) + held['err']).to(x.dtype)
+        y = x.clone(); y[mask] = (up.decode(z, xin) - c0.detach() + held['bias'] + held['err']).to(x.dtype)
         return y
     def read(x):
         held['x_d'] = x
@@ -77,7 +78,7 @@ def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dict
             except _Stop: pass
         if 'x_d' not in held: raise RuntimeError(f"site {s_d} was not reached by the encoder pass")
     with torch.no_grad(): z_down = down.encode(held['x_d'][mask].float())
-    return Decomposed(held['z'], held['err'], held['x_d'], z_down)
+    return Decomposed(held['z'], held['err'], held['bias'], held['x_d'], z_down)
 
 # %% ../nbs/17_attribution.ipynb #2acabf06
 @dataclass
@@ -87,6 +88,7 @@ class LatentGraph:
     down_site: str  # where the downstream dictionary reads
     edges: torch.Tensor  # (n_up, n_down) A[i, j]: gradient x activation of upstream latent i on downstream latent j's total
     error: torch.Tensor  # (n_down,) the same for the upstream error term
+    bias: torch.Tensor  # (n_down,) the same for the upstream decoder bias (and skip path)
     down_total: torch.Tensor  # (n_down,) total activation of each downstream latent
     up_total: torch.Tensor  # (n_up,) total activation of each upstream latent
     n_frames: int  # real frames summed over
@@ -107,7 +109,7 @@ def cross_layer_attribution(w:LoadedWhisper, up, down, # upstream and downstream
                             progress:bool=True) -> LatentGraph:
     "Gradient x activation edges from each upstream latent (and the error term) to each downstream latent's total activation."
     check_pair(up, down)
-    edges, error = torch.zeros(up.n_latents, down.n_latents), torch.zeros(down.n_latents)
+    edges, error, bias = torch.zeros(up.n_latents, down.n_latents), torch.zeros(down.n_latents), torch.zeros(down.n_latents)
     down_total, up_total, n_frames = torch.zeros(down.n_latents), torch.zeros(up.n_latents), 0
     want = torch.zeros(down.n_latents, dtype=torch.bool)
     want[torch.arange(down.n_latents) if latents is None else torch.as_tensor(list(latents), dtype=torch.long)] = True
@@ -123,12 +125,13 @@ def cross_layer_attribution(w:LoadedWhisper, up, down, # upstream and downstream
             jc = js[c:c + chunk]
             G = torch.zeros(len(jc), *dec.x_down.shape, dtype=dec.x_down.dtype)
             G[:, mask] = (active[:, jc].T[..., None] * W[:, jc].T[:, None, :]).to(G.dtype)  # d y_j / d x_down on each real frame
-            gz, ge = torch.autograd.grad(dec.x_down, [dec.z_up, dec.err_up], grad_outputs=G if len(jc) > 1 else G[0],
-                                         is_grads_batched=len(jc) > 1, retain_graph=True)
-            if len(jc) == 1: gz, ge = gz[None], ge[None]
+            gz, ge, gb = torch.autograd.grad(dec.x_down, [dec.z_up, dec.err_up, dec.bias_up], grad_outputs=G if len(jc) > 1 else G[0],
+                                             is_grads_batched=len(jc) > 1, retain_graph=True)
+            if len(jc) == 1: gz, ge, gb = gz[None], ge[None], gb[None]
             edges[:, jc] += torch.einsum('mnf,nf->fm', gz, dec.z_up.detach())
             error[jc] += torch.einsum('mnd,nd->m', ge, dec.err_up.detach())
-    return LatentGraph(up.out_sites[0], down.in_sites[0], edges, error, down_total, up_total, n_frames, len(utterances))
+            bias[jc] += torch.einsum('mnd,nd->m', gb, dec.bias_up.detach())
+    return LatentGraph(up.out_sites[0], down.in_sites[0], edges, error, bias, down_total, up_total, n_frames, len(utterances))
 
 # %% ../nbs/17_attribution.ipynb #e9f5200e
 def scale_latents(latents:Sequence[int]|None, # upstream latents to scale (None: all)
@@ -143,12 +146,12 @@ def scale_latents(latents:Sequence[int]|None, # upstream latents to scale (None:
 # %% ../nbs/17_attribution.ipynb #71f1eb9e
 def edges_figure(g:LatentGraph, latent:int, # downstream latent
                  k:int=10, title:str|None=None):
-    "Plotly bar chart of a downstream latent's strongest incoming edges and its error-term part."
+    "Plotly bar chart of a downstream latent's strongest incoming edges and its error-term and bias parts."
     import plotly.graph_objects as go
     top = g.top_edges(latent, k)
-    names = [f'up {i}' for i, _ in top] + ['error term']
-    vals = [v for _, v in top] + [float(g.error[latent])]
-    fig = go.Figure(go.Bar(x=vals[::-1], y=names[::-1], orientation='h', marker_color=['grey'] + ['#1f77b4' if v > 0 else '#d62728' for v in vals[-2::-1]]))
+    names = [f'up {i}' for i, _ in top] + ['error term', 'bias (+ skip)']
+    vals = [v for _, v in top] + [float(g.error[latent]), float(g.bias[latent])]
+    fig = go.Figure(go.Bar(x=vals[::-1], y=names[::-1], orientation='h', marker_color=['grey', 'grey'] + ['#1f77b4' if v > 0 else '#d62728' for v in vals[-3::-1]]))
     fig.update_layout(title=title or f'{g.down_site} latent {latent} (total activation {float(g.down_total[latent]):.3g}): top inputs from {g.up_site}',
                       xaxis_title='gradient x activation (summed over frames)', height=200 + 25 * len(names))
     return fig
@@ -161,7 +164,7 @@ def graph_json(g:LatentGraph, k:int=10) -> dict:
         for i, v in g.top_edges(j, k):
             edges.append(dict(source=f'up:{i}', target=f'down:{j}', weight=v)); ups.add(i)
     nodes = [dict(id=f'up:{i}', side='up', latent=i, total_activation=float(g.up_total[i])) for i in sorted(ups)]
-    nodes += [dict(id=f'down:{j}', side='down', latent=j, total_activation=float(g.down_total[j]), error=float(g.error[j])) for j in downs]
+    nodes += [dict(id=f'down:{j}', side='down', latent=j, total_activation=float(g.down_total[j]), error=float(g.error[j]), bias=float(g.bias[j])) for j in downs]
     return {'format': 'whisper_sae.latent_graph', 'version': 1, 'upstream': {'site': g.up_site, 'n_latents': g.edges.shape[0]},
             'downstream': {'site': g.down_site, 'n_latents': g.edges.shape[1]}, 'n_clips': g.n_clips, 'n_frames': g.n_frames,
             'nodes': nodes, 'edges': edges}
