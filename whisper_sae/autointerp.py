@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from .data import Utterance
 from .store import ActivationStore, FRAME_SECONDS
 from .features import (Features, LatentFeatures, Word, StoreRows, ClipRows, align_words, dictionary_fingerprint,
-                                  _clip_audio, _encode, _dict_input)
+                                  clip_audio, dense_latents, dictionary_input)
 from .whisper import LoadedWhisper
 
 # %% auto #0
@@ -131,7 +131,7 @@ def frame_table(source, # an ActivationStore (or its folder), or `ClipRows`
         cl.append(cols['clip'][idx].numpy()); pos.append(cols['position'][idx].numpy())
         if d is None: continue
         for b in range(0, len(idx), batch_rows):
-            a = _encode(d, _dict_input(d, cols, idx[b:b + batch_rows])).numpy()
+            a = dense_latents(d, dictionary_input(d, cols, idx[b:b + batch_rows])).numpy()
             blocks.append(sp.csr_matrix(np.where(a > 0, a, 0).astype(np.float32)))
     if not cl: raise ValueError(f"no frames: none of clips {sorted(set(clips))[:5] if clips is not None else ''} are in the source")
     clip, position = np.concatenate(cl).astype(np.int64), np.concatenate(pos).astype(np.int64)
@@ -141,7 +141,7 @@ def frame_table(source, # an ActivationStore (or its folder), or `ClipRows`
         words = {}
     energy = np.full(len(clip), np.nan, np.float32)
     for c in tqdm(present, disable=not progress, desc='annotate'):
-        audio = _clip_audio(src.clips, utterances if utterances is not None else getattr(src, 'utts', None), c)
+        audio = clip_audio(src.clips, utterances if utterances is not None else getattr(src, 'utts', None), c)
         if audio is None: continue
         at = clip == c
         energy[at] = frame_levels(audio, int(position[at].max()) + 1)[position[at]]

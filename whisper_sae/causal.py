@@ -18,9 +18,9 @@ from .evaluation import real_frame_mask
 from .whisper import LoadedWhisper, decode_greedy, log_mel, normalize_transcript
 
 # %% auto #0
-__all__ = ['LatentEdit', 'ablate', 'edit_hook', 'steer_hook', 'decoder_direction', 'ClipResults', 'run_interventions',
-           'bootstrap_ci', 'word_changes', 'selectivity', 'ablation_effects', 'noisy', 'causal_trace', 'trace_heatmap',
-           'latent_patch', 'latent_attribution']
+__all__ = ['LatentEdit', 'ablate', 'check_latents', 'check_site', 'edit_hook', 'steer_hook', 'decoder_direction', 'ClipResults',
+           'run_interventions', 'bootstrap_ci', 'word_changes', 'selectivity', 'ablation_effects', 'noisy',
+           'causal_trace', 'trace_heatmap', 'latent_patch', 'latent_attribution']
 
 # %% ../nbs/13_causal.ipynb #fdf4b2ec
 LatentEdit = Callable[[torch.Tensor], torch.Tensor]  # (frames, n_latents) latents -> edited latents
@@ -38,11 +38,13 @@ def ablate(latents:Sequence[int], # latent ids
         return z
     return edit
 
-def _check_latents(d, latents):
+def check_latents(d, latents):
+    "Raise an IndexError naming the valid range if any latent id is outside the dictionary."
     bad = [int(i) for i in latents if not 0 <= int(i) < d.n_latents]
     if bad: raise IndexError(f"latent ids {bad[:5]} out of range: this dictionary has {d.n_latents} latents (0..{d.n_latents - 1})")
 
-def _check_site(d, site):
+def check_site(d, site:str):
+    "Raise a ValueError unless the dictionary reads and writes `site` (so it can edit it)."
     if site not in d.out_sites or site not in d.in_sites:
         raise ValueError(f"the dictionary reads {d.in_sites} and writes {d.out_sites}; it cannot edit {site!r}: "
                          "intervene on the site it was trained on")
@@ -72,7 +74,7 @@ def steer_hook(direction:torch.Tensor, # (d,) e.g. a decoder row
 
 def decoder_direction(d, latent:int) -> torch.Tensor:
     "The latent's decoder row in raw activation units."
-    _check_latents(d, [latent])
+    check_latents(d, [latent])
     z = torch.zeros(1, d.n_latents); z[0, latent] = 1
     with torch.no_grad(): return (d.decode(z) - d.decode(torch.zeros(1, d.n_latents)))[0]
 
@@ -165,7 +167,7 @@ def ablation_effects(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance
                      mode:str='zero', means:torch.Tensor|None=None,
                      n_random:int=3, seed:int=0, window:tuple[float, float]|None=None, **kw) -> dict:
     "CE / WER effects (with bootstrap CIs over clips) of ablating `latents`, and of as many random latents."
-    _check_site(d, site); _check_latents(d, latents)
+    check_site(d, site); check_latents(d, latents)
     if parse_site(site).stack != 'encoder': raise ValueError(f"{site}: interventions edit encoder sites")
     rng = np.random.default_rng(seed)
     others = np.setdiff1d(np.arange(d.n_latents), np.asarray(list(latents)))
@@ -229,7 +231,7 @@ def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[i
                  corrupt:np.ndarray|None=None, noise_snr_db:float=0.0, seed:int=0) -> dict:
     "Fraction of the clean CE restored by patching `latents` from the clean run into the corrupted run."
     from whisper_sae.hooks import capture
-    _check_site(d, site); _check_latents(d, latents)
+    check_site(d, site); check_latents(d, latents)
     clean = utt.load()
     if corrupt is None: corrupt = noisy(clean, noise_snr_db, seed)
     if len(corrupt) != len(clean): raise ValueError("latent patching needs clean and corrupted audio of the same length (frames must align)")
@@ -250,7 +252,7 @@ def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[i
 # %% ../nbs/13_causal.ipynb #e6ee8b65
 def latent_attribution(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance], batch_clips:int=4) -> torch.Tensor:
     "(n_latents,) sum over frames of activation x d(CE)/d(activation) (negative: removing the latent would raise CE)."
-    _check_site(d, site)
+    check_site(d, site)
     total = torch.zeros(d.n_latents)
     for start in range(0, len(utterances), batch_clips):
         batch = utterances[start:start + batch_clips]

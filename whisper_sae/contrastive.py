@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 
 from .data import Utterance
 from .whisper import LoadedWhisper, normalize_transcript, word_error_rate
-from .causal import steer_hook, decoder_direction, run_interventions, bootstrap_ci, word_changes, _check_latents, _check_site
+from .causal import steer_hook, decoder_direction, run_interventions, bootstrap_ci, word_changes, check_latents, check_site
 from .autointerp import FrameTable
 
 # %% auto #0
@@ -160,7 +160,7 @@ def steering_sweep(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance],
                    window:tuple[float, float]|None=None, # seconds: steer only this window
                    **kw) -> list[dict]: # passed to `run_interventions` (batch_clips, max_new_tokens, ...)
     "Per (latent, coefficient): WER, WER and CE change vs clean with bootstrap CIs over clips, words changed."
-    _check_site(d, site); _check_latents(d, latents)
+    check_site(d, site); check_latents(d, latents)
     if len(scale) != len(latents): raise ValueError(f"{len(latents)} latents but {len(scale)} scales: give one typical activation per latent")
     conds = {'clean': lambda m: {}}
     for l, s in zip(latents, scale):

@@ -25,7 +25,8 @@ from .whisper import LoadedWhisper, log_mel
 # %% auto #0
 __all__ = ['HIST_EDGES', 'FORMAT', 'FORMAT_VERSION', 'dtw', 'Word', 'Alignment', 'alignment_heads', 'align_words', 'word_context',
            'mark', 'StoreRows', 'ClipRows', 'dictionary_fingerprint', 'FeatureAccumulator', 'FeatureMismatchError',
-           'write_snippet', 'compute_features', 'Example', 'LatentFeatures', 'Features', 'load_features']
+           'dense_latents', 'dictionary_input', 'clip_audio', 'write_snippet', 'compute_features', 'Example',
+           'LatentFeatures', 'Features', 'load_features']
 
 # %% ../nbs/11_features.ipynb #fbbb5a94
 def dtw(cost:np.ndarray) -> tuple[np.ndarray, np.ndarray]: # (N, M) cost of aligning row i with column j
@@ -224,10 +225,15 @@ FORMAT, FORMAT_VERSION = 'whisper_sae.features', 1
 class FeatureMismatchError(ValueError):
     "Features loaded for a dictionary other than the one that computed them."
 
-def _encode(d, x:torch.Tensor) -> torch.Tensor:
+def dense_latents(d, # a dictionary
+                  x:torch.Tensor) -> torch.Tensor: # its input rows
+    "Dense latent activations of `x` (no gradients), (N, n_latents)."
     with torch.no_grad(): return d.encode(x.float())
 
-def _dict_input(d, cols:dict, rows) -> torch.Tensor:
+def dictionary_input(d, # a dictionary
+                     cols:dict, # {site: activations} of a store shard or batch
+                     rows) -> torch.Tensor: # row indices to take
+    "The rows a dictionary reads: one site's, or several layers stacked (N, L, d) for a crosscoder."
     if d.crosscoder: return torch.stack([cols[s][rows] for s in d.in_sites], 1)
     return cols[d.in_sites[0]][rows]
 
@@ -239,7 +245,9 @@ def _frame_db(audio:np.ndarray, t:float) -> float:
     k = min(n - 1, max(0, int(t / FRAME_SECONDS)))
     return float(20 * np.log10(rms[k] / rms.max()))
 
-def _clip_audio(clips:list, utterances, i:int):
+def clip_audio(clips:list, # a store's clip table
+               utterances, # the same clips as `Utterance`s, or None to load from the table's paths
+               i:int): # clip index
     "The audio of clip `i` (from `utterances` if given, else the clip's path), or None if unavailable."
     try:
         if utterances is not None: return utterances[i].load()
@@ -276,7 +284,7 @@ def _pass_one(src, d, out:Path, key:str, acc:FeatureAccumulator, batch_rows:int,
         idx = keep.nonzero().squeeze(1)
         for b in range(0, len(idx), batch_rows):
             rows = idx[b:b + batch_rows]
-            acts = _encode(d, _dict_input(d, cols, rows))
+            acts = dense_latents(d, dictionary_input(d, cols, rows))
             acc.update(acts, dict(row=rows + first, clip=cols['clip'][rows], position=cols['position'][rows], token=cols['token'][rows]))
         unit_rows.append(n)
         meta = dict(key=key, unit_rows=json.dumps(unit_rows), next_unit=str(u + 1), clips=json.dumps(src.clips) if isinstance(src, ClipRows) else '')
@@ -305,7 +313,7 @@ def _pass_two(src, d, ex_row, ex_clip, ex_pos, ex_lat, radius:int, unit_rows:lis
         need = np.unique(r_loc)
         for b in range(0, len(need), batch_rows):
             nb = need[b:b + batch_rows]
-            acts = _encode(d, _dict_input(d, cols, torch.from_numpy(nb))).numpy()
+            acts = dense_latents(d, dictionary_input(d, cols, torch.from_numpy(nb))).numpy()
             m = (r_loc >= nb[0]) & (r_loc <= nb[-1])
             trace[e[m], k[m]] = acts[np.searchsorted(nb, r_loc[m]), ex_lat[e[m]]]
     return trace
@@ -361,7 +369,7 @@ def compute_features(source, # an ActivationStore (or its folder), or `ClipRows`
     words, snip_dir = {}, out/'snippets'
     if snip_dir.exists(): shutil.rmtree(snip_dir)
     for c in tqdm(sorted(set(top['clip'][has].tolist())), disable=not progress, desc='examples'):
-        audio = _clip_audio(src.clips, utterances, c)
+        audio = clip_audio(src.clips, utterances, c)
         if audio is None: continue
         at = top['clip'] == c
         if w is not None and src.clips[c]['text'].strip():
