@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_autointerp.ipynb #29dcff8e
 from __future__ import annotations
-import math, re
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
@@ -18,29 +18,16 @@ from tqdm.auto import tqdm
 
 from .data import Utterance
 from .store import ActivationStore, FRAME_SECONDS
-from .features import (Features, LatentFeatures, Word, StoreRows, ClipRows, align_words, dictionary_fingerprint,
+from .features import (Features, LatentFeatures, Word, StoreRows, ClipRows, align_words, dictionary_fingerprint, norm_word, frame_levels,
                                   clip_audio, dense_latents, dictionary_input)
 from .whisper import LoadedWhisper
 
 # %% auto #0
-__all__ = ['norm_word', 'frame_levels', 'FrameTable', 'annotate', 'frame_table', 'Explanation', 'WordIs', 'WordContains',
-           'NonSpeech', 'Position', 'Custom', 'examples_table', 'Candidate', 'candidates', 'Explainer',
-           'OfflineExplainer', 'detection_score', 'firing_spans', 'fuzzing_score', 'score_latents', 'flag_poor',
-           'JudgedExplanation', 'scores_figure']
+__all__ = ['FrameTable', 'annotate', 'frame_table', 'Explanation', 'WordIs', 'WordContains', 'NonSpeech', 'Position', 'Custom',
+           'examples_table', 'Candidate', 'candidates', 'Explainer', 'OfflineExplainer', 'detection_score',
+           'firing_spans', 'fuzzing_score', 'score_latents', 'flag_poor', 'JudgedExplanation', 'scores_figure']
 
 # %% ../nbs/18_autointerp.ipynb #703228f5
-def norm_word(s:str) -> str:
-    "Lower case, punctuation removed (apostrophes kept): the form words are compared in."
-    return re.sub(r"[^\w']", '', s.lower())
-
-def frame_levels(audio:np.ndarray, n_frames:int|None=None) -> np.ndarray: # n_frames: pad/cut to this many frames
-    "RMS level (dB) of each 20 ms frame relative to the clip's loudest frame (-120 dB past the end)."
-    n = len(audio) // 320
-    rms = np.sqrt((audio[:n * 320].reshape(n, 320).astype(np.float64) ** 2).mean(1)) + 1e-10 if n else np.zeros(0)
-    db = 20 * np.log10(rms / rms.max()) if n else np.zeros(0)
-    if n_frames is not None: db = np.concatenate([db, np.full(max(0, n_frames - n), -120.0)])[:n_frames]
-    return db.astype(np.float32)
-
 @dataclass
 class FrameTable:
     "Encoder frames of some clips: annotations, and optionally a dictionary's latents."

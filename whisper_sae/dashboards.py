@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_dashboards.ipynb #e3813e96
 from __future__ import annotations
-import base64, html, io, json, math, re
+import base64, html, io, json, math
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +16,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from .data import SAMPLE_RATE, load_audio
-from .features import Features, LatentFeatures, Example, FRAME_SECONDS, mark
+from .features import Features, LatentFeatures, Example, FRAME_SECONDS, mark, norm_word
 
 # %% auto #0
 __all__ = ['example_window', 'wav_bytes', 'audio_tag', 'log_mel_image', 'histogram_figure', 'example_figure', 'stats_html',
@@ -101,8 +101,6 @@ def marked_html(ex:Example) -> str:
     return f'<span class="context">{"…" + b if b else ""} <mark>{wd or "·"}</mark> {a + "…" if a else ""}</span>'
 
 # %% ../nbs/12_dashboards.ipynb #5698fc8f
-def _norm_word(s:str) -> str: return re.sub(r"[^\w']", '', s.lower())
-
 def example_words(feats:Features) -> list[list[str]]:
     "The normalised word under each example of each latent ('' between words or without alignment)."
     out = []
@@ -114,13 +112,13 @@ def example_words(feats:Features) -> list[list[str]]:
                 clip, t = int(ch['clip'][j, r]), float(ch['time'][j, r])
                 words = feats.words.get(clip, [])
                 tt = t + FRAME_SECONDS / 2 if feats.stream == 'encoder' else t + 1e-3
-                ws.append(next((_norm_word(x.text) for x in words if x.start <= tt < x.end), '') if not math.isnan(t) else '')
+                ws.append(next((norm_word(x.text) for x in words if x.start <= tt < x.end), '') if not math.isnan(t) else '')
             out.append(ws)
     return out
 
 def search_word(feats:Features, word:str, limit:int|None=20) -> list[tuple[int, int]]: # limit: most latents returned (None: all)
     "Latents whose top examples fall on `word`, as (latent, number of such examples), most first."
-    wn = _norm_word(word)
+    wn = norm_word(word)
     if not hasattr(feats, '_ex_words'): feats._ex_words = example_words(feats)
     hits = [(i, sum(x == wn for x in ws)) for i, ws in enumerate(feats._ex_words)]
     return sorted([h for h in hits if h[1]], key=lambda h: -h[1])[:limit]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_features.ipynb #a5bf4a51
 from __future__ import annotations
-import functools, hashlib, json, math, shutil, time
+import functools, hashlib, json, math, re, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -25,8 +25,8 @@ from .whisper import LoadedWhisper, log_mel
 # %% auto #0
 __all__ = ['HIST_EDGES', 'FORMAT', 'FORMAT_VERSION', 'dtw', 'Word', 'Alignment', 'alignment_heads', 'align_words', 'word_context',
            'mark', 'StoreRows', 'ClipRows', 'dictionary_fingerprint', 'FeatureAccumulator', 'FeatureMismatchError',
-           'dense_latents', 'dictionary_input', 'clip_audio', 'write_snippet', 'compute_features', 'Example',
-           'LatentFeatures', 'Features', 'load_features']
+           'dense_latents', 'dictionary_input', 'norm_word', 'frame_levels', 'clip_audio', 'write_snippet',
+           'compute_features', 'Example', 'LatentFeatures', 'Features', 'load_features']
 
 # %% ../nbs/11_features.ipynb #fbbb5a94
 def dtw(cost:np.ndarray) -> tuple[np.ndarray, np.ndarray]: # (N, M) cost of aligning row i with column j
@@ -237,13 +237,22 @@ def dictionary_input(d, # a dictionary
     if d.crosscoder: return torch.stack([cols[s][rows] for s in d.in_sites], 1)
     return cols[d.in_sites[0]][rows]
 
+def norm_word(s:str) -> str:
+    "Lower case, punctuation removed (apostrophes kept): the form words are compared in."
+    return re.sub(r"[^\w']", '', s.lower())
+
+def frame_levels(audio:np.ndarray, n_frames:int|None=None) -> np.ndarray: # n_frames: pad/cut to this many frames
+    "RMS level (dB) of each 20 ms frame relative to the clip's loudest frame (-120 dB past the end)."
+    n = len(audio) // 320
+    rms = np.sqrt((audio[:n * 320].reshape(n, 320).astype(np.float64) ** 2).mean(1)) + 1e-10 if n else np.zeros(0)
+    db = 20 * np.log10(rms / rms.max()) if n else np.zeros(0)
+    if n_frames is not None: db = np.concatenate([db, np.full(max(0, n_frames - n), -120.0)])[:n_frames]
+    return db
+
 def _frame_db(audio:np.ndarray, t:float) -> float:
     "RMS level (dB) of the 20 ms frame at `t` relative to the clip's loudest frame."
-    n = len(audio) // 320
-    if n == 0: return float('nan')
-    rms = np.sqrt((audio[:n * 320].reshape(n, 320).astype(np.float64) ** 2).mean(1)) + 1e-10
-    k = min(n - 1, max(0, int(t / FRAME_SECONDS)))
-    return float(20 * np.log10(rms[k] / rms.max()))
+    db = frame_levels(audio)
+    return float(db[min(len(db) - 1, max(0, int(t / FRAME_SECONDS)))]) if len(db) else float('nan')
 
 def clip_audio(clips:list, # a store's clip table
                utterances, # the same clips as `Utterance`s, or None to load from the table's paths
