@@ -8,6 +8,7 @@ import contextlib, json, math, warnings
 from pathlib import Path
 from typing import NamedTuple
 
+import numba
 import numpy as np
 import torch
 import torch.nn as nn
@@ -19,10 +20,10 @@ from .config import DictionaryConfig, atomic_write_bytes, atomic_write_text
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'CFG_FILE', 'WEIGHTS_FILE', 'DICTIONARIES', 'SAELENS_CFG', 'SAELENS_WEIGHTS', 'light_ops',
-           'SparseDecode', 'sparse_decode', 'TopKEncode', 'topk_encode', 'TopKAutoencoder', 'JumpReLUFn', 'StepFn',
-           'DictOutput', 'mse_loss', 'fvu', 'geometric_median', 'DictionaryError', 'register', 'Dictionary', 'ReLUSAE',
-           'TopKSAE', 'JumpReLUSAE', 'BatchTopKSAE', 'build_dictionary', 'load_dictionary', 'export_saelens',
-           'load_saelens']
+           'product_topk', 'SparseDecode', 'sparse_decode', 'TopKEncode', 'topk_encode', 'TopKAutoencoder',
+           'JumpReLUFn', 'StepFn', 'DictOutput', 'mse_loss', 'fvu', 'geometric_median', 'DictionaryError', 'register',
+           'Dictionary', 'ReLUSAE', 'TopKSAE', 'JumpReLUSAE', 'BatchTopKSAE', 'build_dictionary', 'load_dictionary',
+           'export_saelens', 'load_saelens']
 
 # %% ../nbs/05_dictionaries.ipynb #105827f7
 _HEAVY_THREADS = None
@@ -85,6 +86,96 @@ def _sddmm(g_BD, W_FD, idx_BK):
                                           (B, W_FD.shape[0]), check_invariants=False)
         return torch.sparse.sampled_addmm(pattern, g_BD, W_FD.t(), beta=0.0).values().view(B, k)
 
+# %% ../nbs/05_dictionaries.ipynb #topkfus1
+@numba.njit(cache=True, nogil=True)
+def _kth_largest(values, k, buf):
+    "The k-th largest of `values` by replacement selection: `buf` (length k) keeps the k largest so far."
+    buf[:k] = values[:k]
+    low = 0
+    for j in range(1, k):
+        if buf[j] < buf[low]: low = j
+    for j in range(k, values.shape[0]):
+        if values[j] > buf[low]:
+            buf[low] = values[j]
+            low = 0
+            for s in range(1, k):
+                if buf[s] < buf[low]: low = s
+    return buf[low]
+
+@numba.njit(cache=True, nogil=True)
+def _row_topk(row, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
+    "Exact top-k of one row (unsorted) into `out_v`/`out_i`; NaN values when the row holds NaN."
+    n, C = row.shape[0], chunk_max.shape[0]
+    for c in range(C):
+        lo = c * width
+        m = row[lo]
+        for j in range(lo + 1, min(n, lo + width)):
+            v = row[j]
+            m = v if v > m else m
+        chunk_max[c] = m
+    t = _kth_largest(chunk_max, k, out_v)
+    cnt = 0
+    for c in range(C):
+        if chunk_max[c] >= t:
+            for j in range(c * width, min(n, c * width + width)):
+                if row[j] >= t:
+                    cand_v[cnt] = row[j]; cand_i[cnt] = j; cnt += 1
+    if cnt < k:  # only a row with NaN gets here: pass the NaN on, so the loss shows it
+        for j in range(k):
+            out_v[j] = np.nan; out_i[j] = j
+        return
+    out_v[:] = cand_v[:k]; out_i[:] = cand_i[:k]
+    low = 0
+    for j in range(1, k):
+        if out_v[j] < out_v[low]: low = j
+    for j in range(k, cnt):
+        if cand_v[j] > out_v[low]:
+            out_v[low] = cand_v[j]; out_i[low] = cand_i[j]
+            low = 0
+            for s in range(1, k):
+                if out_v[s] < out_v[low]: low = s
+
+@numba.njit(parallel=True, cache=True)
+def _topk_rows(pre, k, parts, out_v, out_i):
+    "Exact top-k of every row of a float32 matrix, rows split into `parts` for Numba's threads."
+    B, n = pre.shape
+    width = -(-n // (2 * k))
+    C = -(-n // width)
+    for p in numba.prange(parts):
+        chunk_max = np.empty(C, pre.dtype)
+        cand_v, cand_i = np.empty(n, pre.dtype), np.empty(n, np.int64)
+        for b in range(p * B // parts, (p + 1) * B // parts):
+            _row_topk(pre[b], k, width, chunk_max, cand_v, cand_i, out_v[b], out_i[b])
+
+def _fused_topk_applies(a, W, k:int) -> bool:
+    return (a.device.type == 'cpu' and W.device.type == 'cpu' and a.dtype == W.dtype == torch.float32
+            and not torch.is_autocast_enabled('cpu') and 1 <= k and 4 * k <= W.shape[1])
+
+def product_topk(a_BD:torch.Tensor, # rows to encode, (B, D)
+                 W_DF:torch.Tensor, # encoder, (D, n)
+                 k:int, # values kept per row
+                 bias_F:torch.Tensor|None=None, # added to every row of the product (None: none)
+                 block_rows:int|None=None): # rows per block of the product (None: about 16 MB, which stays in the last-level cache)
+    "Top-k of each row of `a @ W + bias` without writing the whole product: (values (B, k), indices (B, k)), unsorted."
+    n = W_DF.shape[1]
+    if not 1 <= k <= n: raise ValueError(f"k={k} must be between 1 and the {n} columns of the product: lower k")
+    if not _fused_topk_applies(a_BD, W_DF, k):
+        pre = a_BD @ W_DF if bias_F is None else torch.addmm(bias_F, a_BD, W_DF)
+        return pre.topk(k, dim=-1, sorted=False)
+    a_BD, W_DF = a_BD.detach(), W_DF.detach()
+    B = a_BD.shape[0]
+    rows = block_rows or max(64, (16 << 20) // (4 * n))
+    vals, idx = torch.empty(B, k), torch.empty(B, k, dtype=torch.long)
+    buf = torch.empty(min(rows, B), n)
+    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(threads)
+    for s in range(0, B, rows):
+        e = min(B, s + rows)
+        if bias_F is None: torch.mm(a_BD[s:e], W_DF, out=buf[:e - s])
+        else: torch.addmm(bias_F.detach(), a_BD[s:e], W_DF, out=buf[:e - s])
+        _topk_rows(buf[:e - s].numpy(), k, min(e - s, 4 * threads), vals[s:e].numpy(), idx[s:e].numpy())
+    return vals, idx
+
 # %% ../nbs/05_dictionaries.ipynb #3ed3b931
 class SparseDecode(torch.autograd.Function):
     "`Σ_j values[b, j] · W_dec[indices[b, j]]` with a sparse backward: (B, D)."
@@ -116,9 +207,7 @@ class TopKEncode(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x_BD, b_pre_D, W_enc_DF, b_enc_F, k):
         xc = x_BD - b_pre_D if b_pre_D is not None else x_BD
-        pre = torch.addmm(b_enc_F, xc, W_enc_DF)
-        vals, idx = pre.topk(k, dim=-1, sorted=False)
-        del pre
+        with _heavy(): vals, idx = product_topk(xc, W_enc_DF, k, b_enc_F)
         vals = vals.to(x_BD.dtype).relu_()
         ctx.save_for_backward(xc, W_enc_DF, vals, idx)
         ctx.has_b_pre = b_pre_D is not None
@@ -160,10 +249,7 @@ class TopKAutoencoder(torch.autograd.Function):
         else: xa[:, :D] = x_BD
         xa[:, D] = 1
         W = torch.cat([W_enc_DF.t(), b_enc_F[:, None].to(W_enc_DF.dtype)], dim=1).t()
-        with _heavy():
-            pre = xa @ W
-            vals, idx = pre.topk(k, dim=-1, sorted=False)
-        del pre
+        with _heavy(): vals, idx = product_topk(xa, W, k)
         vals = vals.to(x_BD.dtype).relu_()
         dec = F.embedding_bag(idx, W_dec_FO, mode='sum', per_sample_weights=vals.to(W_dec_FO.dtype))
         ctx.save_for_backward(xa, W_enc_DF, W_dec_FO, vals, idx)
