@@ -76,9 +76,32 @@ def _transpose_product(rows_sorted, offsets, dense_BD, weights_sorted):
     "`S^T @ dense` for the sparse (B, n_latents) matrix S given as pairs sorted by latent: (n_latents, D)."
     return F.embedding_bag(rows_sorted, dense_BD, offsets, mode='sum', per_sample_weights=weights_sorted)
 
+def _numba_threads() -> int:
+    "Give Numba's kernels as many threads as PyTorch has now; return that number."
+    n = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(n)
+    return n
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _row_dots(g, W, idx, out):
+    "out[b, j] = g[b] · W[idx[b, j]], rows of `g` split over Numba's threads."
+    B, k = idx.shape
+    for b in numba.prange(B):
+        gb = g[b]
+        for j in range(k):
+            w = W[idx[b, j]]
+            s = np.float32(0.0)
+            for d in range(gb.shape[0]): s += gb[d] * w[d]
+            out[b, j] = s
+
 def _sddmm(g_BD, W_FD, idx_BK):
     "Row-wise dot products `g[b] · W[idx[b, j]]` without gathering a (B, k, D) tensor: (B, k)."
     B, k = idx_BK.shape
+    if g_BD.device.type == 'cpu' and g_BD.dtype == W_FD.dtype == torch.float32:
+        out = torch.empty(B, k)
+        _numba_threads()
+        _row_dots(g_BD.detach().contiguous().numpy(), W_FD.detach().contiguous().numpy(), idx_BK.contiguous().numpy(), out.numpy())
+        return out
     crow = torch.arange(0, B * k + 1, k, device=idx_BK.device)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -167,8 +190,7 @@ def product_topk(a_BD:torch.Tensor, # rows to encode, (B, D)
     rows = block_rows or max(64, (16 << 20) // (4 * n))
     vals, idx = torch.empty(B, k), torch.empty(B, k, dtype=torch.long)
     buf = torch.empty(min(rows, B), n)
-    threads = max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(threads)
+    threads = _numba_threads()
     for s in range(0, B, rows):
         e = min(B, s + rows)
         if bias_F is None: torch.mm(a_BD[s:e], W_DF, out=buf[:e - s])
@@ -243,16 +265,11 @@ class TopKAutoencoder(torch.autograd.Function):
     "Fused `topk_encode` + `sparse_decode`: (decoded (B, D_out) without bias, values (B, k), indices (B, k))."
     @staticmethod
     def forward(ctx, x_BD, b_pre_D, W_enc_DF, b_enc_F, W_dec_FO, k):
-        B, D = x_BD.shape
-        xa = torch.empty(B, D + 1, dtype=x_BD.dtype, device=x_BD.device)  # [x − b_pre, 1]: b_enc rides in the GEMM
-        if b_pre_D is not None: torch.sub(x_BD, b_pre_D, out=xa[:, :D])
-        else: xa[:, :D] = x_BD
-        xa[:, D] = 1
-        W = torch.cat([W_enc_DF.t(), b_enc_F[:, None].to(W_enc_DF.dtype)], dim=1).t()
-        with _heavy(): vals, idx = product_topk(xa, W, k)
+        xc = x_BD - b_pre_D if b_pre_D is not None else x_BD
+        with _heavy(): vals, idx = product_topk(xc, W_enc_DF, k, b_enc_F)
         vals = vals.to(x_BD.dtype).relu_()
         dec = F.embedding_bag(idx, W_dec_FO, mode='sum', per_sample_weights=vals.to(W_dec_FO.dtype))
-        ctx.save_for_backward(xa, W_enc_DF, W_dec_FO, vals, idx)
+        ctx.save_for_backward(xc, W_enc_DF, W_dec_FO, vals, idx)
         ctx.has_b_pre = b_pre_D is not None
         ctx.mark_non_differentiable(idx)
         ctx.set_materialize_grads(False)
@@ -260,18 +277,18 @@ class TopKAutoencoder(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g_dec, g_vals, _):
-        xa, W_enc, W_dec, vals, idx = ctx.saved_tensors
-        (n, D), need = W_enc.shape[::-1], ctx.needs_input_grad
+        xc, W_enc, W_dec, vals, idx = ctx.saved_tensors
+        n, need = W_enc.shape[1], ctx.needs_input_grad
         gv = _sddmm(g_dec.contiguous(), W_dec, idx).to(vals.dtype) if g_dec is not None else torch.zeros_like(vals)
         if g_vals is not None: gv = gv + g_vals
         order, rows, offsets = _by_latent(idx, n)
         g_W_dec = _transpose_product(rows, offsets, g_dec.contiguous(), _take(vals, order).to(g_dec.dtype)) if need[4] and g_dec is not None else None
         gv = gv * (vals > 0)
-        g_Wb = _transpose_product(rows, offsets, xa, _take(gv, order).to(xa.dtype))  # (n, D + 1): [g_W_enc^T | g_b_enc]
-        g_W_enc, g_b = g_Wb[:, :D].contiguous().t(), g_Wb[:, D].contiguous()  # W_enc is stored latent-major
+        g_W_enc = _transpose_product(rows, offsets, xc, _take(gv, order).to(xc.dtype)).t() if need[2] else None  # latent-major, as W_enc is stored
+        g_b = _latent_sums(idx, gv, n) if need[3] or ctx.has_b_pre and need[1] else None
         g_b_pre = -(W_enc @ g_b.to(W_enc.dtype)) if ctx.has_b_pre and need[1] else None
         g_x = F.embedding_bag(idx, W_enc.t().contiguous(), mode='sum', per_sample_weights=gv.to(W_enc.dtype)) if need[0] else None
-        return g_x, g_b_pre, g_W_enc if need[2] else None, g_b if need[3] else None, g_W_dec, None
+        return g_x, g_b_pre, g_W_enc, g_b if need[3] else None, g_W_dec, None
 
 # %% ../nbs/05_dictionaries.ipynb #01c8abef
 def _rectangle(u): return ((u > -0.5) & (u < 0.5)).to(u.dtype)
