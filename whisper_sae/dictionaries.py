@@ -284,7 +284,7 @@ class TopKAutoencoder(torch.autograd.Function):
         order, rows, offsets = _by_latent(idx, n)
         g_W_dec = _transpose_product(rows, offsets, g_dec.contiguous(), _take(vals, order).to(g_dec.dtype)) if need[4] and g_dec is not None else None
         gv = gv * (vals > 0)
-        g_W_enc = _transpose_product(rows, offsets, xc, _take(gv, order).to(xc.dtype)).t() if need[2] else None  # latent-major, as W_enc is stored
+        g_W_enc = _transpose_product(rows, offsets, xc, _take(gv, order).to(xc.dtype)).t().contiguous() if need[2] else None
         g_b = _latent_sums(idx, gv, n) if need[3] or ctx.has_b_pre and need[1] else None
         g_b_pre = -(W_enc @ g_b.to(W_enc.dtype)) if ctx.has_b_pre and need[1] else None
         g_x = F.embedding_bag(idx, W_enc.t().contiguous(), mode='sum', per_sample_weights=gv.to(W_enc.dtype)) if need[0] else None
@@ -407,7 +407,7 @@ class Dictionary(nn.Module):
             raise DictionaryError(f"d_out={self.d_out} differs from d_in={self.d_in}, but a {cfg.kind} reconstructs the sites it reads: leave d_out unset")
         self.n_latents = cfg.n_latents
         self.D_in, self.D_out = self.n_in * self.d_in, self.n_out * self.d_out
-        self.W_enc = nn.Parameter(torch.empty(self.n_latents, self.D_in).t())  # (D_in, n_latents), stored latent-major
+        self.W_enc = nn.Parameter(torch.empty(self.D_in, self.n_latents))  # contiguous: fused Adam copies strided parameters every step
         self.b_enc = nn.Parameter(torch.zeros(self.n_latents))
         self.W_dec = nn.Parameter(torch.empty(self.n_latents, self.D_out))
         self.b_dec = nn.Parameter(torch.zeros(self.D_out))

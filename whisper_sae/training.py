@@ -16,8 +16,8 @@ from .dictionaries import Dictionary, build_dictionary, fvu, light_ops, load_dic
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales', 'lr_factor', 'Callback',
-           'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB', 'reset_optimizer_state', 'DeadLatentCB', 'MetricsCB',
-           'WandbCB', 'ProgressCB', 'CheckpointCB', 'Trainer', 'train']
+           'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB', 'reset_optimizer_state', 'match_state_layout',
+           'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB', 'CheckpointCB', 'Trainer', 'train']
 
 # %% ../nbs/06_training.ipynb #5f91908f
 @runtime_checkable
@@ -131,6 +131,15 @@ def reset_optimizer_state(opt:torch.optim.Optimizer, # an Adam/AdamW optimiser
         st = opt.state.get(params[name], {})
         for key in ('exp_avg', 'exp_avg_sq'):
             if key in st: st[key].index_fill_(dim, latents.to(st[key].device), 0.)
+
+def match_state_layout(opt:torch.optim.Optimizer): # an optimiser whose state was just loaded
+    "Give every optimiser state tensor its parameter's memory layout (fused Adam on the CPU miscomputes when they differ)."
+    for group in opt.param_groups:
+        for p in group['params']:
+            st = opt.state.get(p, {})
+            for key, v in st.items():
+                if torch.is_tensor(v) and v.shape == p.shape and v.stride() != p.stride():
+                    st[key] = torch.empty_like(p, dtype=v.dtype).copy_(v)
 
 class DeadLatentCB(Callback):
     "Track frames since each latent fired; feed AuxK or resample dead latents."
@@ -382,7 +391,7 @@ class Trainer:
         self.model = build_dictionary(self.dcfg, self.d_in, self.d_out, seed=self.cfg.seed).to(self.device)
         self.model.load_state_dict(ck['model'])
         self._make_optim()
-        self.opt.load_state_dict(ck['optimizer']); self.sched.load_state_dict(ck['scheduler']); self.scaler.load_state_dict(ck['scaler'])
+        self.opt.load_state_dict(ck['optimizer']); match_state_layout(self.opt); self.sched.load_state_dict(ck['scheduler']); self.scaler.load_state_dict(ck['scaler'])
         torch.set_rng_state(ck['rng']['torch'])
         if ck['rng']['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(ck['rng']['cuda'])
         self.generator = torch.Generator(); self.generator.set_state(ck['rng']['generator'])
