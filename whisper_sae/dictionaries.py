@@ -126,14 +126,14 @@ def _kth_largest(values, k, buf):
     return buf[low]
 
 @numba.njit(cache=True, nogil=True)
-def _row_topk(row, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
-    "Exact top-k of one row (unsorted) into `out_v`/`out_i`; NaN values when the row holds NaN."
+def _row_topk(row, bias, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
+    "Exact top-k of `row + bias` (unsorted) into `out_v`/`out_i`; NaN values when the row holds NaN."
     n, C = row.shape[0], chunk_max.shape[0]
     for c in range(C):
         lo = c * width
-        m = row[lo]
+        m = row[lo] + bias[lo]
         for j in range(lo + 1, min(n, lo + width)):
-            v = row[j]
+            v = row[j] + bias[j]
             m = v if v > m else m
         chunk_max[c] = m
     t = _kth_largest(chunk_max, k, out_v)
@@ -141,8 +141,9 @@ def _row_topk(row, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
     for c in range(C):
         if chunk_max[c] >= t:
             for j in range(c * width, min(n, c * width + width)):
-                if row[j] >= t:
-                    cand_v[cnt] = row[j]; cand_i[cnt] = j; cnt += 1
+                v = row[j] + bias[j]
+                if v >= t:
+                    cand_v[cnt] = v; cand_i[cnt] = j; cnt += 1
     if cnt < k:  # only a row with NaN gets here: pass the NaN on, so the loss shows it
         for j in range(k):
             out_v[j] = np.nan; out_i[j] = j
@@ -159,8 +160,8 @@ def _row_topk(row, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
                 if out_v[s] < out_v[low]: low = s
 
 @numba.njit(parallel=True, cache=True)
-def _topk_rows(pre, k, parts, out_v, out_i):
-    "Exact top-k of every row of a float32 matrix, rows split into `parts` for Numba's threads."
+def _topk_rows(pre, bias, k, parts, out_v, out_i):
+    "Exact top-k of every row of `pre + bias` (float32), rows split into `parts` for Numba's threads."
     B, n = pre.shape
     width = -(-n // (2 * k))
     C = -(-n // width)
@@ -168,7 +169,7 @@ def _topk_rows(pre, k, parts, out_v, out_i):
         chunk_max = np.empty(C, pre.dtype)
         cand_v, cand_i = np.empty(n, pre.dtype), np.empty(n, np.int64)
         for b in range(p * B // parts, (p + 1) * B // parts):
-            _row_topk(pre[b], k, width, chunk_max, cand_v, cand_i, out_v[b], out_i[b])
+            _row_topk(pre[b], bias, k, width, chunk_max, cand_v, cand_i, out_v[b], out_i[b])
 
 def _fused_topk_applies(a, W, k:int) -> bool:
     return (a.device.type == 'cpu' and W.device.type == 'cpu' and a.dtype == W.dtype == torch.float32
@@ -190,12 +191,12 @@ def product_topk(a_BD:torch.Tensor, # rows to encode, (B, D)
     rows = block_rows or max(64, (16 << 20) // (4 * n))
     vals, idx = torch.empty(B, k), torch.empty(B, k, dtype=torch.long)
     buf = torch.empty(min(rows, B), n)
+    bias = torch.zeros(n) if bias_F is None else bias_F.detach().to(torch.float32).contiguous()
     threads = _numba_threads()
     for s in range(0, B, rows):
         e = min(B, s + rows)
-        if bias_F is None: torch.mm(a_BD[s:e], W_DF, out=buf[:e - s])
-        else: torch.addmm(bias_F.detach(), a_BD[s:e], W_DF, out=buf[:e - s])
-        _topk_rows(buf[:e - s].numpy(), k, min(e - s, 4 * threads), vals[s:e].numpy(), idx[s:e].numpy())
+        torch.mm(a_BD[s:e], W_DF, out=buf[:e - s])  # the bias is added inside the kernel: addmm would first copy it into every row
+        _topk_rows(buf[:e - s].numpy(), bias.numpy(), k, min(e - s, 4 * threads), vals[s:e].numpy(), idx[s:e].numpy())
     return vals, idx
 
 # %% ../nbs/05_dictionaries.ipynb #3ed3b931
