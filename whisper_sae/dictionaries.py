@@ -111,22 +111,22 @@ def _sddmm(g_BD, W_FD, idx_BK):
 
 # %% ../nbs/05_dictionaries.ipynb #topkfus1
 @numba.njit(cache=True, nogil=True)
-def _kth_largest(values, k, buf):
-    "The k-th largest of `values` by replacement selection: `buf` (length k) keeps the k largest so far."
-    buf[:k] = values[:k]
+def _keep_largest(values, index, k, out_v, out_i):
+    "Replacement selection: the k largest `values` (with their `index`) into `out_v`/`out_i`; returns the smallest kept."
+    out_v[:] = values[:k]; out_i[:] = index[:k]
     low = 0
     for j in range(1, k):
-        if buf[j] < buf[low]: low = j
+        if out_v[j] < out_v[low]: low = j
     for j in range(k, values.shape[0]):
-        if values[j] > buf[low]:
-            buf[low] = values[j]
+        if values[j] > out_v[low]:
+            out_v[low] = values[j]; out_i[low] = index[j]
             low = 0
             for s in range(1, k):
-                if buf[s] < buf[low]: low = s
-    return buf[low]
+                if out_v[s] < out_v[low]: low = s
+    return out_v[low]
 
 @numba.njit(cache=True, nogil=True)
-def _row_topk(row, bias, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
+def _row_topk(row, bias, k, width, chunk_max, chunk_ids, cand_v, cand_i, out_v, out_i):
     "Exact top-k of `row + bias` (unsorted) into `out_v`/`out_i`; NaN values when the row holds NaN."
     n, C = row.shape[0], chunk_max.shape[0]
     for c in range(C):
@@ -136,7 +136,7 @@ def _row_topk(row, bias, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
             v = row[j] + bias[j]
             m = v if v > m else m
         chunk_max[c] = m
-    t = _kth_largest(chunk_max, k, out_v)
+    t = _keep_largest(chunk_max, chunk_ids, k, out_v, out_i)  # the k-th largest chunk maximum (out_v/out_i as scratch)
     cnt = 0
     for c in range(C):
         if chunk_max[c] >= t:
@@ -148,16 +148,7 @@ def _row_topk(row, bias, k, width, chunk_max, cand_v, cand_i, out_v, out_i):
         for j in range(k):
             out_v[j] = np.nan; out_i[j] = j
         return
-    out_v[:] = cand_v[:k]; out_i[:] = cand_i[:k]
-    low = 0
-    for j in range(1, k):
-        if out_v[j] < out_v[low]: low = j
-    for j in range(k, cnt):
-        if cand_v[j] > out_v[low]:
-            out_v[low] = cand_v[j]; out_i[low] = cand_i[j]
-            low = 0
-            for s in range(1, k):
-                if out_v[s] < out_v[low]: low = s
+    _keep_largest(cand_v[:cnt], cand_i[:cnt], k, out_v, out_i)
 
 @numba.njit(parallel=True, cache=True)
 def _topk_rows(pre, bias, k, parts, out_v, out_i):
@@ -166,14 +157,14 @@ def _topk_rows(pre, bias, k, parts, out_v, out_i):
     width = -(-n // (2 * k))
     C = -(-n // width)
     for p in numba.prange(parts):
-        chunk_max = np.empty(C, pre.dtype)
+        chunk_max, chunk_ids = np.empty(C, pre.dtype), np.arange(C)
         cand_v, cand_i = np.empty(n, pre.dtype), np.empty(n, np.int64)
         for b in range(p * B // parts, (p + 1) * B // parts):
-            _row_topk(pre[b], bias, k, width, chunk_max, cand_v, cand_i, out_v[b], out_i[b])
+            _row_topk(pre[b], bias, k, width, chunk_max, chunk_ids, cand_v, cand_i, out_v[b], out_i[b])
 
 def _fused_topk_applies(a, W, k:int) -> bool:
     return (a.device.type == 'cpu' and W.device.type == 'cpu' and a.dtype == W.dtype == torch.float32
-            and not torch.is_autocast_enabled('cpu') and 1 <= k and 4 * k <= W.shape[1])
+            and not torch.is_autocast_enabled('cpu') and 4 * k <= W.shape[1])
 
 def product_topk(a_BD:torch.Tensor, # rows to encode, (B, D)
                  W_DF:torch.Tensor, # encoder, (D, n)
