@@ -3,4 +3,5 @@
 # NBDEV_FLAGS="slow" (space separated) also runs flagged cells; extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # this tree's package, also in a git worktree or a mutant copy
 exec .venv/bin/python -m pytest tests -q -p no:cacheprovider "$@"
