@@ -332,7 +332,7 @@ def score_latents(feats:Features, # top examples (the explanation split), from `
     if latents is None:
         fired = np.asarray((table.acts > 0).sum(0)).ravel()
         latents = [i for i in range(feats.n_latents) if feats.stats['fires'][i] > 0 and fired[i] > 0]
-    for i in latents: feats._check_index(i)
+    for i in latents: feats.check_index(i)
     rows = []
     for i in tqdm(latents, disable=not progress, desc='explain+score'):
         lf = feats.latent(int(i))

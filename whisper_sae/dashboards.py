@@ -195,7 +195,7 @@ def export_html(feats:Features, # from `load_features`
                 title:str|None=None) -> Path:
     "A self-contained HTML dashboard of `latents` (plotly.js inlined once, audio embedded)."
     from plotly.offline import get_plotlyjs
-    latents = [feats._check_index(int(i)) for i in latents]
+    latents = [feats.check_index(int(i)) for i in latents]
     title = title or f"whisper_sae features: {', '.join(feats.index['in_sites'])}"
     sel = set(latents)
     types = [r for r in latent_types(feats) if r['latent'] in sel]
@@ -228,7 +228,7 @@ def _clean(x):
 
 def export_json(feats:Features, latents:Sequence[int], path:str|Path, n_examples:int=5, audio:bool=True) -> Path:
     "The dashboard's content for `latents` as JSON (format above)."
-    latents = [feats._check_index(int(i)) for i in latents]
+    latents = [feats.check_index(int(i)) for i in latents]
     types = {r['latent']: r for r in latent_types(feats)}
     out = []
     for i in latents:

@@ -353,14 +353,15 @@ class Features:
     def _word_time(self, t:float) -> float:
         "The moment whose word an example at `t` falls on: the encoder frame's centre, or just after the decoder token's start."
         return t + FRAME_SECONDS / 2 if self.stream == 'encoder' else t + 1e-3
-    def _check_index(self, i) -> int:
+    def check_index(self, i) -> int:
+        "`i` as an int, or an `IndexError` naming this dictionary's latent range."
         if not isinstance(i, (int, np.integer)) or not 0 <= i < self.n_latents:
             raise IndexError(f"latent {i!r} out of range: this dictionary has {self.n_latents} latents (0..{self.n_latents - 1})")
         return int(i)
     def latent(self, i:int, # latent index
                n_context:int=4) -> LatentFeatures: # words each side of an example
         "Statistics and examples of latent `i`."
-        i = self._check_index(i)
+        i = self.check_index(i)
         c, j = divmod(i, self.index['chunk_size'])
         ch, s = self._chunk(c), self.stats
         exs = []
