@@ -41,8 +41,8 @@ def dashboard():
     from whisper_sae.pipeline import run_experiment, experiment_paths
     from whisper_sae.dictionaries import load_dictionary
     from whisper_sae.whisper import load_whisper
-    from whisper_sae.features import compute_features
-    from whisper_sae.dashboards import export_html, latent_types
+    from whisper_sae.features import compute_features, latent_types
+    from whisper_sae.dashboards import export_html
     root = Path(tempfile.mkdtemp())
     cfg = ExperimentConfig.load(ROOT/'configs'/'tiny_test.yaml')
     paths = experiment_paths(cfg, root)

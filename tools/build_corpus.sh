@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 [ -x "$PY" ] || PY=python3
-exec "$PY" -c 'import sys; from whisper_sae.data import build_offline_corpus; build_offline_corpus(sys.argv[1] if len(sys.argv) > 1 else None)' "$@"
+exec "$PY" -c 'import sys; from whisper_sae.offline_corpus import build_offline_corpus; build_offline_corpus(sys.argv[1] if len(sys.argv) > 1 else None)' "$@"

@@ -18,12 +18,13 @@ from .whisper import LoadedWhisper, log_mel
 from .hooks import capture, teacher_forcing_ids, TeacherForcing
 from .config import SAMPLE_RATE, MAX_SECONDS, FRAME_SECONDS, N_FRAMES
 from .store import real_frames
+from .features import latent_type, LATENT_TYPES
 
 # %% auto #0
-__all__ = ['LATENT_TYPES', 'Attention', 'attention_weights', 'encoder_attention_stats', 'spearman', 'cross_attention_alignment',
-           'path_shift', 'alignment_shift', 'decoder_attention_stats', 'attention_stats', 'head_heatmap',
-           'attention_heatmap', 'logit_lens_logits', 'lens_metrics', 'logit_lens', 'linear_cka', 'mean_cosine',
-           'similarity_matrices', 'real_frame_activations', 'latent_type', 'latent_type_counts', 'latent_types_figure']
+__all__ = ['Attention', 'attention_weights', 'encoder_attention_stats', 'spearman', 'cross_attention_alignment', 'path_shift',
+           'alignment_shift', 'decoder_attention_stats', 'attention_stats', 'head_heatmap', 'attention_heatmap',
+           'logit_lens_logits', 'lens_metrics', 'logit_lens', 'linear_cka', 'mean_cosine', 'similarity_matrices',
+           'real_frame_activations', 'latent_type_counts', 'latent_types_figure']
 
 # %% ../nbs/20_analysis.ipynb #5a3b772b
 @dataclass
@@ -285,20 +286,6 @@ def real_frame_activations(w:LoadedWhisper, utterances:Sequence, # clips with `.
     return {s: torch.cat(v) for s, v in out.items()}
 
 # %% ../nbs/20_analysis.ipynb #d02bdd34
-LATENT_TYPES = ('dense', 'nonspeech', 'positional', 'word', 'other')
-
-def latent_type(row:dict, # a `latent_types` row
-                dense:float=0.1, # frequency above which a latent is dense
-                nonspeech:float=0.8, # non-speech fraction at or above which it is non-speech
-                position_spread_s:float=0.25, # spread of example times (s) below which it is positional
-                word_purity:float=0.5) -> str: # word purity at or above which it is a word latent
-    "The type of one latent (one of `LATENT_TYPES`), rules checked in order."
-    if row['frequency'] > dense: return 'dense'
-    if row['nonspeech'] >= nonspeech: return 'nonspeech'
-    if row.get('position_spread_s', float('nan')) < position_spread_s: return 'positional'
-    if row.get('word_purity', 0.0) >= word_purity: return 'word'
-    return 'other'
-
 def latent_type_counts(rows_by_layer:dict[str, list[dict]], **thresholds) -> dict[str, dict[str, int]]: # layer -> `latent_types` rows
     "{layer: {type: number of latents}} with every type present (0 where none)."
     out = {}

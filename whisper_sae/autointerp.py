@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 
 from .data import Utterance
 from .store import ActivationStore, FRAME_SECONDS
-from .features import (Features, LatentFeatures, Word, StoreRows, ClipRows, align_words, dictionary_fingerprint, norm_word, frame_levels,
-                                  clip_audio, dense_latents, dictionary_input)
+from .features import Features, LatentFeatures, StoreRows, ClipRows, dictionary_fingerprint, frame_levels, clip_audio
+from .alignment import Word, align_words, norm_word
 from .whisper import LoadedWhisper
 
 # %% auto #0
@@ -118,7 +118,7 @@ def frame_table(source, # an ActivationStore (or its folder), or `ClipRows`
         cl.append(cols['clip'][idx].numpy()); pos.append(cols['position'][idx].numpy())
         if d is None: continue
         for b in range(0, len(idx), batch_rows):
-            a = dense_latents(d, dictionary_input(d, cols, idx[b:b + batch_rows])).numpy()
+            a = d.encode_sites({s: cols[s][idx[b:b + batch_rows]] for s in d.in_sites}).numpy()
             blocks.append(sp.csr_matrix(np.where(a > 0, a, 0).astype(np.float32)))
     if not cl: raise ValueError(f"no frames: none of clips {sorted(set(clips))[:5] if clips is not None else ''} are in the source")
     clip, position = np.concatenate(cl).astype(np.int64), np.concatenate(pos).astype(np.int64)
@@ -332,7 +332,7 @@ def score_latents(feats:Features, # top examples (the explanation split), from `
     if latents is None:
         fired = np.asarray((table.acts > 0).sum(0)).ravel()
         latents = [i for i in range(feats.n_latents) if feats.stats['fires'][i] > 0 and fired[i] > 0]
-    for i in latents: feats._check_index(i)
+    for i in latents: feats.check_index(i)
     rows = []
     for i in tqdm(latents, disable=not progress, desc='explain+score'):
         lf = feats.latent(int(i))

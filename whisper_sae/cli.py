@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `whisper-sae` console script."
     args = build_parser().parse_args(argv)
-    from whisper_sae.whisper import ModelNotAvailableError, CT2FormatError
+    from whisper_sae.whisper import ModelNotAvailableError
+    from whisper_sae.ct2 import CT2FormatError
     from whisper_sae.data import AudioError
     from whisper_sae.config import ConfigError
     try: return args.func(args)

@@ -12,11 +12,11 @@ import torch
 from tqdm.auto import tqdm
 
 from .store import ActivationStore
-from .features import StoreRows
+from .features import StoreRows, latent_type
 
 # %% auto #0
-__all__ = ['CLUSTER_METHODS', 'decoder_similarity', 'CoactivationStats', 'coactivation', 'cluster_latents', 'latent_type',
-           'cluster_summary', 'embed_2d', 'cluster_figure']
+__all__ = ['CLUSTER_METHODS', 'decoder_similarity', 'CoactivationStats', 'coactivation', 'cluster_latents', 'cluster_summary',
+           'embed_2d', 'cluster_figure']
 
 # %% ../nbs/16_clusters.ipynb #dc70fc09
 def _latent_ids(n_latents:int, latents) -> torch.Tensor:
@@ -76,8 +76,7 @@ def coactivation(store:ActivationStore|str, # the store (or its folder) holding 
         idx = keep.nonzero().squeeze(1)
         for s in range(0, len(idx), batch_rows):
             r = idx[s:s + batch_rows]
-            x = torch.stack([u[k][r] for k in d.in_sites], 1) if d.crosscoder else u[d.in_sites[0]][r]
-            with torch.no_grad(): st.update(d.encode(x.float()))
+            st.update(d.encode_sites({k: u[k][r] for k in d.in_sites}))
     return st
 
 # %% ../nbs/16_clusters.ipynb #6de56196
@@ -99,18 +98,9 @@ def cluster_latents(sim:np.ndarray, # (n, n) similarity (1 on the diagonal), e.g
     raise ValueError(f"clustering method {method!r}: use one of {', '.join(CLUSTER_METHODS)}")
 
 # %% ../nbs/16_clusters.ipynb #e35d1cf7
-def latent_type(row:dict|None, # a `dashboards.latent_types` row (None: the latent never fired)
-                nonspeech:float=0.5, word_purity:float=0.5, position_spread_s:float=0.5) -> str:
-    "One word for a latent's type: dead, non-speech, word, position or mixed."
-    if row is None: return 'dead'
-    if row['nonspeech'] >= nonspeech: return 'non-speech'
-    if row.get('word_purity', 0) >= word_purity: return 'word'
-    if row.get('position_spread_s', float('inf')) <= position_spread_s: return 'position'
-    return 'mixed'
-
 def cluster_summary(labels:np.ndarray, # (n,) cluster of each latent
                     latents:Sequence[int], # (n,) latent ids
-                    types:list[dict]|None=None) -> list[dict]: # `latent_types` rows (any latents; missing ones count as dead)
+                    types:list[dict]|None=None) -> list[dict]: # `features.latent_types` rows (any latents; missing ones count as dead)
     "Per cluster, largest first: size, latent ids, latent-type counts and most common top words."
     by = {r['latent']: r for r in types or []}
     out = []
@@ -137,7 +127,7 @@ def cluster_figure(sim:np.ndarray, labels:np.ndarray, latents:Sequence[int], typ
     import plotly.graph_objects as go
     xy, by = embed_2d(sim), {r['latent']: r for r in types or []}
     kinds = [latent_type(by.get(int(i))) if types is not None else 'latent' for i in latents]
-    symbols = dict(zip(['latent', 'word', 'non-speech', 'position', 'mixed', 'dead'], ['circle', 'circle', 'square', 'diamond', 'cross', 'x']))
+    symbols = dict(latent='circle', dense='star', nonspeech='square', positional='diamond', word='circle', other='cross', dead='x')
     def hover(i, k):
         r = by.get(int(i))
         extra = '' if r is None else '<br>' + '<br>'.join(f"{key}: {v:.3g}" if isinstance(v, float) else f"{key}: {v}"

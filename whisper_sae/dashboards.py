@@ -16,12 +16,12 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from .data import SAMPLE_RATE, load_audio
-from .features import Features, LatentFeatures, Example, FRAME_SECONDS, mark, norm_word
+from .features import Features, LatentFeatures, Example, FRAME_SECONDS, example_words, latent_types
+from .alignment import norm_word
 
 # %% auto #0
 __all__ = ['example_window', 'wav_bytes', 'audio_tag', 'log_mel_image', 'histogram_figure', 'example_figure', 'stats_html',
-           'marked_html', 'example_words', 'search_word', 'latent_types', 'types_table_html', 'Explorer', 'export_html',
-           'export_json']
+           'marked_html', 'search_word', 'types_table_html', 'Explorer', 'export_html', 'export_json']
 
 # %% ../nbs/12_dashboards.ipynb #0f92596d
 def _audio_of(feats:Features, clip:int) -> np.ndarray|None:
@@ -101,52 +101,11 @@ def marked_html(ex:Example) -> str:
     return f'<span class="context">{"…" + b if b else ""} <mark>{wd or "·"}</mark> {a + "…" if a else ""}</span>'
 
 # %% ../nbs/12_dashboards.ipynb #5698fc8f
-def example_words(feats:Features) -> list[list[str]]:
-    "The normalised word under each example of each latent ('' between words or without alignment)."
-    out = []
-    for c in range(feats.index['n_chunks']):
-        ch = feats._chunk(c)
-        for j in range(len(ch['n_examples'])):
-            ws = []
-            for r in range(int(ch['n_examples'][j])):
-                clip, t = int(ch['clip'][j, r]), float(ch['time'][j, r])
-                words = feats.words.get(clip, [])
-                tt = t + FRAME_SECONDS / 2 if feats.stream == 'encoder' else t + 1e-3
-                ws.append(next((norm_word(x.text) for x in words if x.start <= tt < x.end), '') if not math.isnan(t) else '')
-            out.append(ws)
-    return out
-
 def search_word(feats:Features, word:str, limit:int|None=20) -> list[tuple[int, int]]: # limit: most latents returned (None: all)
     "Latents whose top examples fall on `word`, as (latent, number of such examples), most first."
     wn = norm_word(word)
-    if not hasattr(feats, '_ex_words'): feats._ex_words = example_words(feats)
-    hits = [(i, sum(x == wn for x in ws)) for i, ws in enumerate(feats._ex_words)]
+    hits = [(i, sum(x == wn for x in ws)) for i, ws in enumerate(example_words(feats))]
     return sorted([h for h in hits if h[1]], key=lambda h: -h[1])[:limit]
-
-def latent_types(feats:Features, silence_db:float=-35.0) -> list[dict]:
-    "Per alive latent: frequency, max, nonspeech, position, word (or token) purity scores."
-    if not hasattr(feats, '_ex_words'): feats._ex_words = example_words(feats)
-    rows = []
-    for c in range(feats.index['n_chunks']):
-        ch = feats._chunk(c)
-        for j in range(len(ch['n_examples'])):
-            i, n = c * feats.index['chunk_size'] + j, int(ch['n_examples'][j])
-            if n == 0: continue
-            t, db = ch['time'][j, :n], ch['energy_db'][j, :n]
-            ws = feats._ex_words[i]
-            row = dict(latent=i, frequency=float(feats.stats['frequency'][i]), max=float(feats.stats['max'][i]),
-                       nonspeech=float(np.mean([(w == '' and i_ in feats.words) or (d < silence_db)
-                                                for w, d, i_ in zip(ws, db, ch['clip'][j, :n].tolist())])),
-                       position_s=float(np.nanmean(t)) if not np.isnan(t).all() else float('nan'),
-                       position_spread_s=float(np.nanstd(t)) if not np.isnan(t).all() else float('nan'))
-            if feats.stream == 'decoder':
-                (tok, k), = Counter(ch['token'][j, :n].tolist()).most_common(1)
-                row |= dict(top_token=int(tok), token_purity=k / n)
-            named = [w for w in ws if w]
-            (top, k), = Counter(named).most_common(1) if named else [('', 0)]
-            row |= dict(top_word=top, word_purity=k / n)
-            rows.append(row)
-    return rows
 
 # %% ../nbs/12_dashboards.ipynb #7ad28e40
 _SORT_JS = """<script>function wsaeSort(th){const t=th.closest('table'),i=[...th.parentNode.children].indexOf(th),
@@ -236,7 +195,7 @@ def export_html(feats:Features, # from `load_features`
                 title:str|None=None) -> Path:
     "A self-contained HTML dashboard of `latents` (plotly.js inlined once, audio embedded)."
     from plotly.offline import get_plotlyjs
-    latents = [feats._check_index(int(i)) for i in latents]
+    latents = [feats.check_index(int(i)) for i in latents]
     title = title or f"whisper_sae features: {', '.join(feats.index['in_sites'])}"
     sel = set(latents)
     types = [r for r in latent_types(feats) if r['latent'] in sel]
@@ -269,7 +228,7 @@ def _clean(x):
 
 def export_json(feats:Features, latents:Sequence[int], path:str|Path, n_examples:int=5, audio:bool=True) -> Path:
     "The dashboard's content for `latents` as JSON (format above)."
-    latents = [feats._check_index(int(i)) for i in latents]
+    latents = [feats.check_index(int(i)) for i in latents]
     types = {r['latent']: r for r in latent_types(feats)}
     out = []
     for i in latents:

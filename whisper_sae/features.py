@@ -4,7 +4,8 @@
 
 # %% ../nbs/11_features.ipynb #a5bf4a51
 from __future__ import annotations
-import functools, hashlib, json, math, re, shutil, time
+import functools, hashlib, json, math, shutil, time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -18,125 +19,15 @@ from tqdm.auto import tqdm
 
 from .config import atomic_write_bytes, atomic_write_text, config_hash, parse_site, SAMPLE_RATE, SAMPLES_PER_FRAME, FRAME_SECONDS
 from .data import Utterance, load_audio
-from .hooks import teacher_forcing_ids
-from .store import ActivationStore, real_frames, batch_rows
-from .whisper import LoadedWhisper, log_mel
+from .store import ActivationStore, batch_rows
+from .whisper import LoadedWhisper
+from .alignment import Word, align_words, word_context, mark, norm_word
 
 # %% auto #0
-__all__ = ['HIST_EDGES', 'FORMAT', 'FORMAT_VERSION', 'dtw', 'Word', 'Alignment', 'alignment_heads', 'align_words', 'word_context',
-           'mark', 'StoreRows', 'ClipRows', 'dictionary_fingerprint', 'FeatureAccumulator', 'FeatureMismatchError',
-           'dense_latents', 'dictionary_input', 'norm_word', 'frame_levels', 'clip_audio', 'write_snippet',
-           'compute_features', 'Example', 'LatentFeatures', 'Features', 'load_features']
-
-# %% ../nbs/11_features.ipynb #fbbb5a94
-def dtw(cost:np.ndarray) -> tuple[np.ndarray, np.ndarray]: # (N, M) cost of aligning row i with column j
-    "Minimum-cost monotonic path through `cost` from (0, 0) to (N-1, M-1): (row indices, column indices)."
-    N, M = cost.shape
-    D = np.full((N + 1, M + 1), np.inf); D[0, 0] = 0
-    back = np.zeros((N + 1, M + 1), np.int8)
-    c = cost.tolist()
-    for i in range(1, N + 1):
-        prev, cur, ci, bi = D[i - 1].tolist(), D[i].tolist(), c[i - 1], back[i]
-        for j in range(1, M + 1):
-            a, b, l = prev[j - 1], prev[j], cur[j - 1]
-            if a <= b and a <= l: m, t = a, 0
-            elif b <= l: m, t = b, 1
-            else: m, t = l, 2
-            cur[j] = m + ci[j - 1]; bi[j] = t
-        D[i] = cur
-    back[0, :], back[:, 0] = 2, 1
-    i, j, rows, cols = N, M, [], []
-    while i > 0 or j > 0:
-        rows.append(i - 1); cols.append(j - 1)
-        t = back[i, j]
-        if t == 0: i, j = i - 1, j - 1
-        elif t == 1: i -= 1
-        else: j -= 1
-    return np.array(rows[::-1]), np.array(cols[::-1])
-
-# %% ../nbs/11_features.ipynb #9c39db43
-@dataclass
-class Word:
-    "One word of a transcript with its time span in the clip."
-    text: str
-    start: float  # seconds
-    end: float  # seconds
-
-@dataclass
-class Alignment:
-    "Word and token timing of one clip's transcript."
-    words: list[Word]
-    tokens: list[int]  # the transcript's text tokens
-    token_starts: np.ndarray  # (len(tokens) + 1,) start of each token and of the final end-of-text, seconds
-    n_prompt: int  # decoder positions before the first text token (as in `teacher_forcing_ids`)
-
-def alignment_heads(w:LoadedWhisper) -> list[tuple[int, int]]:
-    "(decoder layer, head) pairs whose cross-attention tracks the audio being transcribed."
-    heads = getattr(w.model.generation_config, 'alignment_heads', None)
-    if heads: return [tuple(map(int, h)) for h in heads]
-    L, H = w.config.decoder_layers, w.config.decoder_attention_heads
-    return [(l, h) for l in range(L // 2, L) for h in range(H)]
-
-def _median_filter(x:torch.Tensor, width:int) -> torch.Tensor:
-    "Median over a sliding window along the last dimension (edges reflected)."
-    if width <= 1 or x.shape[-1] <= width // 2: return x
-    p = width // 2
-    xp = torch.nn.functional.pad(x.reshape(-1, 1, x.shape[-1]), (p, p), mode='reflect').reshape(*x.shape[:-1], -1)
-    return xp.unfold(-1, width, 1).median(-1).values
-
-def _words(tokenizer, tokens:list[int]) -> list[tuple[str, int, int]]:
-    "Group text tokens into words: (text, first token, end token); a token starting with whitespace starts a word."
-    out = []
-    for i, t in enumerate(tokens):
-        s = tokenizer.decode([t])
-        if not out or s[:1].isspace(): out.append([s, i, i + 1])
-        else: out[-1][0] += s; out[-1][2] = i + 1
-    return [(s.strip(), a, b) for s, a, b in out if s.strip()]
-
-@torch.no_grad()
-def align_words(w:LoadedWhisper, # a model loaded with attn_implementation='eager'
-                audio:np.ndarray, # 16 kHz mono clip, at most 30 s
-                text:str, # its transcript
-                language:str|None=None, # for multilingual models
-                medfilt_width:int=7) -> Alignment: # median filter width, in frames
-    "Word-level timestamps of `text` in `audio` from the alignment heads' cross-attention and DTW."
-    if w.config._attn_implementation != 'eager':
-        raise ValueError("word timestamps read cross-attention weights, which the sdpa kernel does not return: "
-                         "load the model with load_whisper(spec, attn_implementation='eager')")
-    tf = teacher_forcing_ids(w.tokenizer, [text], language=language)
-    tokens = tf.input_ids[0, tf.n_prompt:].tolist()
-    if not tokens: return Alignment([], [], np.zeros(1), tf.n_prompt)
-    cfg = w.model.config
-    try:  # the encoder needs no attention weights: run it with the fast kernel
-        cfg._attn_implementation = 'sdpa'
-        enc = w.model.model.encoder(log_mel(w, [audio])).last_hidden_state
-    finally: cfg._attn_implementation = 'eager'
-    out = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, output_attentions=True)
-    n_frames = max(1, real_frames(len(audio)))
-    A = torch.stack([out.cross_attentions[l][0, h] for l, h in alignment_heads(w)])[:, tf.n_prompt - 1:, :n_frames].float()
-    std, mean = torch.std_mean(A, dim=-2, keepdim=True, unbiased=False)
-    A = _median_filter((A - mean) / std.clamp_min(1e-8), medfilt_width).mean(0)
-    rows, cols = dtw(-A.double().numpy())
-    jumps = np.diff(rows, prepend=-1).astype(bool)
-    starts = cols[jumps] * FRAME_SECONDS
-    words = [Word(s, float(starts[a]), float(starts[b])) for s, a, b in _words(w.tokenizer, tokens)]
-    return Alignment(words, tokens, starts, tf.n_prompt)
-
-# %% ../nbs/11_features.ipynb #e52c14d7
-def word_context(words:Sequence[Word], # a clip's aligned words
-                 t:float, # the example's time, seconds
-                 n:int=4) -> tuple[str, str, str]: # words each side
-    "(before, word at `t` or '' between words, after) around time `t`."
-    i = next((k for k, x in enumerate(words) if x.start <= t < x.end), None)
-    if i is None:
-        j = sum(1 for x in words if x.end <= t)
-        return ' '.join(x.text for x in words[max(0, j - n):j]), '', ' '.join(x.text for x in words[j:j + n])
-    return ' '.join(x.text for x in words[max(0, i - n):i]), words[i].text, ' '.join(x.text for x in words[i + 1:i + 1 + n])
-
-def mark(context:tuple[str, str, str]) -> str:
-    "'...the [quick] brown...' from a `word_context` triple."
-    b, wd, a = context
-    return ' '.join(s for s in ['…' + b if b else '', f'[{wd or "·"}]', a + '…' if a else ''] if s)
+__all__ = ['HIST_EDGES', 'FORMAT', 'FORMAT_VERSION', 'LATENT_TYPES', 'StoreRows', 'ClipRows', 'dictionary_fingerprint',
+           'FeatureAccumulator', 'FeatureMismatchError', 'frame_levels', 'clip_audio', 'write_snippet',
+           'compute_features', 'Example', 'LatentFeatures', 'Features', 'load_features', 'example_words',
+           'latent_types', 'latent_type']
 
 # %% ../nbs/11_features.ipynb #54450a98
 class StoreRows:
@@ -225,22 +116,6 @@ FORMAT, FORMAT_VERSION = 'whisper_sae.features', 1
 class FeatureMismatchError(ValueError):
     "Features loaded for a dictionary other than the one that computed them."
 
-def dense_latents(d, # a dictionary
-                  x:torch.Tensor) -> torch.Tensor: # its input rows
-    "Dense latent activations of `x` (no gradients), (N, n_latents)."
-    with torch.no_grad(): return d.encode(x.float())
-
-def dictionary_input(d, # a dictionary
-                     cols:dict, # {site: activations} of a store shard or batch
-                     rows) -> torch.Tensor: # row indices to take
-    "The rows a dictionary reads: one site's, or several layers stacked (N, L, d) for a crosscoder."
-    if d.crosscoder: return torch.stack([cols[s][rows] for s in d.in_sites], 1)
-    return cols[d.in_sites[0]][rows]
-
-def norm_word(s:str) -> str:
-    "Lower case, punctuation removed (apostrophes kept): the form words are compared in."
-    return re.sub(r"[^\w']", '', s.lower())
-
 def frame_levels(audio:np.ndarray, n_frames:int|None=None) -> np.ndarray: # n_frames: pad/cut to this many frames
     "RMS level (dB) of each 20 ms frame relative to the clip's loudest frame (-120 dB past the end)."
     n = len(audio) // SAMPLES_PER_FRAME
@@ -293,7 +168,7 @@ def _pass_one(src, d, out:Path, key:str, acc:FeatureAccumulator, batch_rows:int,
         idx = keep.nonzero().squeeze(1)
         for b in range(0, len(idx), batch_rows):
             rows = idx[b:b + batch_rows]
-            acts = dense_latents(d, dictionary_input(d, cols, rows))
+            acts = d.encode_sites({s: cols[s][rows] for s in d.in_sites})
             acc.update(acts, dict(row=rows + first, clip=cols['clip'][rows], position=cols['position'][rows], token=cols['token'][rows]))
         unit_rows.append(n)
         meta = dict(key=key, unit_rows=json.dumps(unit_rows), next_unit=str(u + 1), clips=json.dumps(src.clips) if isinstance(src, ClipRows) else '')
@@ -322,7 +197,7 @@ def _pass_two(src, d, ex_row, ex_clip, ex_pos, ex_lat, radius:int, unit_rows:lis
         need = np.unique(r_loc)
         for b in range(0, len(need), batch_rows):
             nb = need[b:b + batch_rows]
-            acts = dense_latents(d, dictionary_input(d, cols, torch.from_numpy(nb))).numpy()
+            acts = d.encode_sites({s: cols[s][torch.from_numpy(nb)] for s in d.in_sites}).numpy()
             m = (r_loc >= nb[0]) & (r_loc <= nb[-1])
             trace[e[m], k[m]] = acts[np.searchsorted(nb, r_loc[m]), ex_lat[e[m]]]
     return trace
@@ -463,6 +338,7 @@ class Features:
         self.hist_edges = np.array(self.index['hist_edges'])
         wp = self.folder/'words.json'
         self.words = {int(k): [Word(*x) for x in v] for k, v in json.loads(wp.read_text()).items()} if wp.exists() else {}
+        self._example_words = None
         if dictionary is not None: self.check(dictionary)
     def check(self, d):
         "Raise `FeatureMismatchError` unless `d` is the dictionary these features were computed for."
@@ -474,20 +350,24 @@ class Features:
     @functools.lru_cache(maxsize=8)
     def _chunk(self, c:int) -> dict[str, np.ndarray]:
         return {k: v.numpy() for k, v in st_load((self.folder/'top'/f'{c:05d}.safetensors').read_bytes()).items()}
-    def _check_index(self, i) -> int:
+    def _word_time(self, t:float) -> float:
+        "The moment whose word an example at `t` falls on: the encoder frame's centre, or just after the decoder token's start."
+        return t + FRAME_SECONDS / 2 if self.stream == 'encoder' else t + 1e-3
+    def check_index(self, i) -> int:
+        "`i` as an int, or an `IndexError` naming this dictionary's latent range."
         if not isinstance(i, (int, np.integer)) or not 0 <= i < self.n_latents:
             raise IndexError(f"latent {i!r} out of range: this dictionary has {self.n_latents} latents (0..{self.n_latents - 1})")
         return int(i)
     def latent(self, i:int, # latent index
                n_context:int=4) -> LatentFeatures: # words each side of an example
         "Statistics and examples of latent `i`."
-        i = self._check_index(i)
+        i = self.check_index(i)
         c, j = divmod(i, self.index['chunk_size'])
         ch, s = self._chunk(c), self.stats
         exs = []
         for r in range(int(ch['n_examples'][j])):
             clip, t = int(ch['clip'][j, r]), float(ch['time'][j, r])
-            ctx = word_context(self.words[clip], t + FRAME_SECONDS / 2 if self.stream == 'encoder' else t + 1e-3, n_context) \
+            ctx = word_context(self.words[clip], self._word_time(t), n_context) \
                   if clip in self.words and not math.isnan(t) else ('', '', '')
             sn = self.folder/'snippets'/f'{i:06d}_{r:02d}.wav'
             exs.append(Example(i, r, float(ch['value'][j, r]), clip, self.clips[clip]['id'], int(ch['position'][j, r]), t, int(ch['token'][j, r]),
@@ -502,3 +382,59 @@ class Features:
 def load_features(folder:str|Path, dictionary=None) -> Features:
     "Open features saved by `compute_features` (checking the dictionary's fingerprint if given)."
     return Features(folder, dictionary)
+
+# %% ../nbs/11_features.ipynb #f11t0002
+def example_words(feats:Features) -> list[list[str]]:
+    "The normalised word under each example of each latent ('' between words or without alignment), read once per `Features`."
+    if feats._example_words is None:
+        out = []
+        for c in range(feats.index['n_chunks']):
+            ch = feats._chunk(c)
+            for j in range(len(ch['n_examples'])):
+                ws = []
+                for r in range(int(ch['n_examples'][j])):
+                    clip, t = int(ch['clip'][j, r]), float(ch['time'][j, r])
+                    words, tt = feats.words.get(clip, []), feats._word_time(t)
+                    ws.append(next((norm_word(x.text) for x in words if x.start <= tt < x.end), '') if not math.isnan(t) else '')
+                out.append(ws)
+        feats._example_words = out
+    return feats._example_words
+
+def latent_types(feats:Features, silence_db:float=-35.0) -> list[dict]:
+    "Per alive latent: frequency, max, nonspeech, position, word (or token) purity scores."
+    ex_words, rows = example_words(feats), []
+    for c in range(feats.index['n_chunks']):
+        ch = feats._chunk(c)
+        for j in range(len(ch['n_examples'])):
+            i, n = c * feats.index['chunk_size'] + j, int(ch['n_examples'][j])
+            if n == 0: continue
+            t, db = ch['time'][j, :n], ch['energy_db'][j, :n]
+            ws = ex_words[i]
+            row = dict(latent=i, frequency=float(feats.stats['frequency'][i]), max=float(feats.stats['max'][i]),
+                       nonspeech=float(np.mean([(w == '' and i_ in feats.words) or (d < silence_db)
+                                                for w, d, i_ in zip(ws, db, ch['clip'][j, :n].tolist())])),
+                       position_s=float(np.nanmean(t)) if not np.isnan(t).all() else float('nan'),
+                       position_spread_s=float(np.nanstd(t)) if not np.isnan(t).all() else float('nan'))
+            if feats.stream == 'decoder':
+                (tok, k), = Counter(ch['token'][j, :n].tolist()).most_common(1)
+                row |= dict(top_token=int(tok), token_purity=k / n)
+            named = [w for w in ws if w]
+            (top, k), = Counter(named).most_common(1) if named else [('', 0)]
+            row |= dict(top_word=top, word_purity=k / n)
+            rows.append(row)
+    return rows
+
+LATENT_TYPES = ('dense', 'nonspeech', 'positional', 'word', 'other')  # the types of alive latents; one without a row is 'dead'
+
+def latent_type(row:dict|None, # a `latent_types` row (None: the latent never fired)
+                dense:float=0.1, # frequency above which a latent is dense
+                nonspeech:float=0.8, # non-speech fraction at or above which it is non-speech
+                position_spread_s:float=0.25, # spread of example times (s) below which it is positional
+                word_purity:float=0.5) -> str: # word purity at or above which it is a word latent
+    "The type of one latent (one of `LATENT_TYPES`, rules checked in order), or 'dead' without a row."
+    if row is None: return 'dead'
+    if row['frequency'] > dense: return 'dense'
+    if row['nonspeech'] >= nonspeech: return 'nonspeech'
+    if row.get('position_spread_s', float('nan')) < position_spread_s: return 'positional'
+    if row.get('word_purity', 0.0) >= word_purity: return 'word'
+    return 'other'

