@@ -326,11 +326,11 @@ class DictOutput(NamedTuple):
         return torch.zeros(self.values.shape[0], n_latents, dtype=self.values.dtype, device=self.values.device).scatter_(1, self.indices, self.values)
     def fired(self, n_latents:int) -> torch.Tensor:
         "Which latents were active on at least one row, (n_latents,) bool."
-        if self.indices is None: return (self.values > 0).any(0)
-        return _latent_sums(self.indices, (self.values > 0).to(self.values.dtype), n_latents) > 0
+        if self.indices is None: return (self.values != 0).any(0)
+        return _latent_sums(self.indices, (self.values != 0).to(self.values.dtype), n_latents) > 0
     def l0(self) -> torch.Tensor:
-        "Mean number of active latents per row."
-        return (self.values > 0).sum(-1).float().mean()
+        "Mean number of active (non-zero) latents per row."
+        return (self.values != 0).sum(-1).float().mean()
 
 # %% ../nbs/05_dictionaries.ipynb #8d83065e
 class _SquaredError(torch.autograd.Function):
