@@ -11,13 +11,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .config import parse_site, atomic_write_text
 from .data import Utterance
-from .hooks import hooked
-from .evaluation import real_frame_mask
-from .whisper import LoadedWhisper, log_mel
+from .evaluation import ClipBatch, clip_batch, clip_batches
+from .whisper import LoadedWhisper
 
 # %% auto #0
 __all__ = ['check_pair', 'Decomposed', 'decomposed_forward', 'LatentGraph', 'cross_layer_attribution', 'scale_latents',
@@ -47,12 +45,11 @@ class Decomposed:
     z_down: torch.Tensor  # (frames, n_down) downstream latents on real frames (no grad)
 
 def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dictionaries
-                       feats:torch.Tensor, # log-mel (batch, n_mels, 3000)
-                       mask:torch.Tensor, # (batch, 1500) real frames
+                       b:ClipBatch, # the clips (`clip_batch`); edits touch `b.mask`, their real frames
                        edit=None) -> Decomposed: # optional z_up -> edited z_up, applied before decoding
     "Splice the upstream decomposition (latents + error, with gradients) at its site and read the downstream latents."
     s_in, s_u, s_d = up.in_sites[0], up.out_sites[0], down.in_sites[0]
-    held = {}
+    mask, held = b.mask, {}
     def grab(x): held['x_in'] = x[mask].detach().float()
     def splice(x):
         xs = x[mask].detach().float()
@@ -67,9 +64,8 @@ def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dict
         raise _Stop
     fns = {s_in: grab, s_u: splice} if s_in != s_u else {s_u: splice}
     with torch.enable_grad():
-        with hooked(w.model, {**fns, s_d: read}):
-            try: w.model.model.encoder(feats)
-            except _Stop: pass
+        try: b.encode(w, {**fns, s_d: read})
+        except _Stop: pass
         if 'x_d' not in held: raise RuntimeError(f"site {s_d} was not reached by the encoder pass")
     with torch.no_grad(): z_down = down.encode(held['x_d'][mask].float())
     return Decomposed(held['z'], held['err'], held['bias'], held['x_d'], z_down)
@@ -107,18 +103,16 @@ def cross_layer_attribution(w:LoadedWhisper, up, down, # upstream and downstream
     down_total, up_total, n_frames = torch.zeros(down.n_latents), torch.zeros(up.n_latents), 0
     want = torch.zeros(down.n_latents, dtype=torch.bool)
     want[torch.arange(down.n_latents) if latents is None else torch.as_tensor(list(latents), dtype=torch.long)] = True
-    for start in tqdm(range(0, len(utterances), batch_clips), desc='attribution', unit='batch', disable=not progress):
-        audios = [u.load() for u in utterances[start:start + batch_clips]]
-        mask = real_frame_mask([len(a) for a in audios])
-        dec = decomposed_forward(w, up, down, log_mel(w, audios), mask)
+    for b in clip_batches(w, utterances, batch_clips, progress=progress, desc='attribution'):
+        dec = decomposed_forward(w, up, down, b)
         y = dec.z_down.sum(0)
-        down_total += y; up_total += dec.z_up.detach().sum(0); n_frames += int(mask.sum())
+        down_total += y; up_total += dec.z_up.detach().sum(0); n_frames += int(b.mask.sum())
         active, W = (dec.z_down > 0).float(), down.W_enc.detach().float()
         js = (want & (y != 0)).nonzero().squeeze(1)
         for c in range(0, len(js), chunk):
             jc = js[c:c + chunk]
             G = torch.zeros(len(jc), *dec.x_down.shape, dtype=dec.x_down.dtype)
-            G[:, mask] = (active[:, jc].T[..., None] * W[:, jc].T[:, None, :]).to(G.dtype)  # d y_j / d x_down on each real frame
+            G[:, b.mask] = (active[:, jc].T[..., None] * W[:, jc].T[:, None, :]).to(G.dtype)  # d y_j / d x_down on each real frame
             gz, ge, gb = torch.autograd.grad(dec.x_down, [dec.z_up, dec.err_up, dec.bias_up], grad_outputs=G if len(jc) > 1 else G[0],
                                              is_grads_batched=len(jc) > 1, retain_graph=True)
             if len(jc) == 1: gz, ge, gb = gz[None], ge[None], gb[None]

@@ -5,7 +5,6 @@
 # %% ../nbs/13_causal.ipynb #d2c2506c
 from __future__ import annotations
 import math
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -13,12 +12,11 @@ import torch
 
 from .config import parse_site, FRAME_SECONDS
 from .data import Utterance
-from .hooks import hooked, teacher_forcing_ids
-from .evaluation import real_frame_mask
-from .whisper import LoadedWhisper, decode_greedy, log_mel, normalize_transcript
+from .evaluation import ClipBatch, ClipResults, clip_batch, clip_batches, run_conditions, teacher_forced_ce
+from .whisper import LoadedWhisper, normalize_transcript
 
 # %% auto #0
-__all__ = ['LatentEdit', 'ablate', 'check_latents', 'check_site', 'edit_hook', 'steer_hook', 'decoder_direction', 'ClipResults',
+__all__ = ['LatentEdit', 'ablate', 'check_latents', 'check_site', 'edit_hook', 'steer_hook', 'decoder_direction',
            'run_interventions', 'bootstrap_ci', 'word_changes', 'selectivity', 'ablation_effects', 'noisy',
            'causal_trace', 'trace_heatmap', 'latent_patch', 'latent_attribution']
 
@@ -79,41 +77,14 @@ def decoder_direction(d, latent:int) -> torch.Tensor:
     with torch.no_grad(): return (d.decode(z) - d.decode(torch.zeros(1, d.n_latents)))[0]
 
 # %% ../nbs/13_causal.ipynb #b869867e
-@dataclass
-class ClipResults:
-    "Per-clip outcomes of one condition."
-    ce: np.ndarray  # (clips,) mean teacher-forced CE per reference token
-    transcripts: list[str]
-
-def _window_mask(audio_lengths, window:tuple[float, float]|None):
-    m = real_frame_mask(audio_lengths)
-    if window is not None:
-        t = torch.arange(m.shape[1]) * FRAME_SECONDS
-        m &= ((t >= window[0]) & (t < window[1]))[None]
-    return m
-
 @torch.no_grad()
 def run_interventions(w:LoadedWhisper, utterances:Sequence[Utterance],
                       conditions:dict[str, Callable[[torch.Tensor], dict]], # name -> (mask -> {site: hook fn}); {} = clean
                       window:tuple[float, float]|None=None, # seconds: restrict edits to this time window
                       batch_clips:int=8, max_new_tokens:int=96, wer:bool=True, language:str|None=None) -> dict[str, ClipResults]:
     "Per-clip CE and transcripts under each condition."
-    ce = {c: [] for c in conditions}; hyp = {c: [] for c in conditions}
-    for start in range(0, len(utterances), batch_clips):
-        batch = utterances[start:start + batch_clips]
-        audios = [u.load() for u in batch]
-        feats = log_mel(w, audios)
-        mask = _window_mask([len(a) for a in audios], window)
-        tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language)
-        valid = tf.labels != -100
-        budget = min(max_new_tokens, int(1.5 * int(valid.sum(1).max())) + 10)
-        for c, make in conditions.items():
-            with hooked(w.model, make(mask)): enc = w.model.model.encoder(feats).last_hidden_state
-            logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits.float()
-            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), tf.labels.clamp_min(0), reduction='none') * valid
-            ce[c] += (nll.sum(1) / valid.sum(1)).tolist()
-            hyp[c] += decode_greedy(w, enc, budget, language) if wer else [''] * len(batch)
-    return {c: ClipResults(np.array(ce[c]), hyp[c]) for c in conditions}
+    batches = clip_batches(w, utterances, batch_clips, window=window, max_new_tokens=max_new_tokens, language=language)
+    return run_conditions(w, batches, {c: (lambda make: lambda b: make(b.mask))(make) for c, make in conditions.items()}, wer)
 
 # %% ../nbs/13_causal.ipynb #2d93cf65
 def bootstrap_ci(values:Sequence[float], # one value per clip (e.g. CE change)
@@ -185,12 +156,9 @@ def noisy(clean:np.ndarray, snr_db:float=0.0, seed:int=0) -> np.ndarray:
     p = float(np.mean(clean ** 2)) or 1e-8
     return (clean + np.random.default_rng(seed).standard_normal(len(clean)).astype(np.float32) * math.sqrt(p / 10 ** (snr_db / 10))).astype(np.float32)
 
-def _teacher_forced_ce(w:LoadedWhisper, feats:torch.Tensor, tf, hooks:dict) -> float:
-    "Mean CE of the teacher-forced tokens `tf` with `hooks` active in the encoder."
-    valid = tf.labels != -100
-    with hooked(w.model, hooks): enc = w.model.model.encoder(feats).last_hidden_state
-    logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
-    return float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid]))
+def _mean_ce(w:LoadedWhisper, b:ClipBatch, hooks:dict) -> float:
+    "Mean teacher-forced CE per reference token of the batch `b` with `hooks` active in the encoder."
+    return float(teacher_forced_ce(w, b.encode(w, hooks), b.tf).mean)
 
 # %% ../nbs/13_causal.ipynb #ee5ab0a3
 @torch.no_grad()
@@ -198,24 +166,19 @@ def causal_trace(w:LoadedWhisper, utt:Utterance, # the clean clip and its transc
                  corrupt:np.ndarray|None=None, # corrupted audio (default: the clip + Gaussian noise at `noise_snr_db`)
                  window_frames:int=10, noise_snr_db:float=0.0, seed:int=0, kind:str='resid_post') -> dict:
     "Fraction of the clean CE restored by patching each (layer, time window) of the clean run into the corrupted run."
-    from whisper_sae.hooks import capture
-    clean = utt.load()
-    if corrupt is None: corrupt = noisy(clean, noise_snr_db, seed)
     n_layers = w.config.encoder_layers
     sites = [f'encoder.blocks.{l}.{kind}' for l in range(n_layers)]
-    feats_c, feats_x = log_mel(w, [clean]), log_mel(w, [corrupt])
-    acts = capture(w.model, sites, feats_c)
-    tf = teacher_forcing_ids(w.tokenizer, [utt.text])
-    ce = lambda feats, hooks: _teacher_forced_ce(w, feats, tf, hooks)
-    ce_clean, ce_corrupt = ce(feats_c, {}), ce(feats_x, {})
-    n_frames = int(real_frame_mask([len(clean)])[0].sum())
-    starts = list(range(0, n_frames, window_frames))
+    bc = clip_batch(w, [utt], sites=sites)
+    if corrupt is None: corrupt = noisy(bc.audio[0], noise_snr_db, seed)
+    bx = clip_batch(w, [utt], audio=[corrupt])
+    ce_clean, ce_corrupt = _mean_ce(w, bc, {}), _mean_ce(w, bx, {})
+    starts = list(range(0, int(bc.mask[0].sum()), window_frames))
     restored = np.zeros((n_layers, len(starts)))
     for l, s in enumerate(sites):
         for j, t0 in enumerate(starts):
             def patch(x, s=s, t0=t0):
-                y = x.clone(); y[:, t0:t0 + window_frames] = acts[s][:, t0:t0 + window_frames]; return y
-            restored[l, j] = (ce_corrupt - ce(feats_x, {s: patch})) / (ce_corrupt - ce_clean) if ce_corrupt != ce_clean else float('nan')
+                y = x.clone(); y[:, t0:t0 + window_frames] = bc.clean[s][:, t0:t0 + window_frames]; return y
+            restored[l, j] = (ce_corrupt - _mean_ce(w, bx, {s: patch})) / (ce_corrupt - ce_clean) if ce_corrupt != ce_clean else float('nan')
     return dict(restored=restored, layers=list(range(n_layers)), window_starts_s=[t * FRAME_SECONDS for t in starts], ce_clean=ce_clean, ce_corrupt=ce_corrupt)
 
 def trace_heatmap(trace:dict, title:str='Causal tracing: fraction of clean CE restored'):
@@ -230,22 +193,18 @@ def trace_heatmap(trace:dict, title:str='Causal tracing: fraction of clean CE re
 def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[int],
                  corrupt:np.ndarray|None=None, noise_snr_db:float=0.0, seed:int=0) -> dict:
     "Fraction of the clean CE restored by patching `latents` from the clean run into the corrupted run."
-    from whisper_sae.hooks import capture
     check_site(d, site); check_latents(d, latents)
     clean = utt.load()
     if corrupt is None: corrupt = noisy(clean, noise_snr_db, seed)
     if len(corrupt) != len(clean): raise ValueError("latent patching needs clean and corrupted audio of the same length (frames must align)")
-    fc, fx = log_mel(w, [clean]), log_mel(w, [corrupt])
-    mask = real_frame_mask([len(clean)])
-    z_clean = d.encode(capture(w.model, [site], fc)[site][mask].float())
+    bc, bx = clip_batch(w, [utt], audio=[clean], sites=[site]), clip_batch(w, [utt], audio=[corrupt])
+    z_clean = d.encode(bc.clean[site][bc.mask].float())
     idx = torch.as_tensor(list(latents), dtype=torch.long)
     def patch(z):
         z = z.clone(); z[:, idx] = z_clean[:, idx]; return z
-    tf = teacher_forcing_ids(w.tokenizer, [utt.text])
-    ce = lambda feats, hooks: _teacher_forced_ce(w, feats, tf, hooks)
-    ce_clean = ce(fc, {site: edit_hook(d, None, mask)})
-    ce_corrupt = ce(fx, {site: edit_hook(d, None, mask)})
-    ce_patched = ce(fx, {site: edit_hook(d, patch, mask)})
+    ce_clean = _mean_ce(w, bc, {site: edit_hook(d, None, bc.mask)})
+    ce_corrupt = _mean_ce(w, bx, {site: edit_hook(d, None, bx.mask)})
+    ce_patched = _mean_ce(w, bx, {site: edit_hook(d, patch, bx.mask)})
     gap = ce_corrupt - ce_clean
     return dict(ce_clean=ce_clean, ce_corrupt=ce_corrupt, ce_patched=ce_patched, restored=(ce_corrupt - ce_patched) / gap if gap else float('nan'))
 
@@ -254,23 +213,16 @@ def latent_attribution(w:LoadedWhisper, d, site:str, utterances:Sequence[Utteran
     "(n_latents,) sum over frames of activation x d(CE)/d(activation) (negative: removing the latent would raise CE)."
     check_site(d, site)
     total = torch.zeros(d.n_latents)
-    for start in range(0, len(utterances), batch_clips):
-        batch = utterances[start:start + batch_clips]
-        audios = [u.load() for u in batch]
-        feats = log_mel(w, audios)
-        mask = real_frame_mask([len(a) for a in audios])
-        tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch])
-        valid = tf.labels != -100
-        holder = {}
+    for b in clip_batches(w, utterances, batch_clips):
+        mask, holder = b.mask, {}
         def fn(x):
             xs = x[mask].float()
             with torch.no_grad(): z0 = d.encode(xs); err = xs - d.decode(z0, xs)
             z = z0.clone().requires_grad_(True); holder['z'] = z
             y = x.clone(); y[mask] = (d.decode(z, xs) + err).to(x.dtype)
             return y
-        with torch.enable_grad(), hooked(w.model, {site: fn}):
-            logits = w.model(input_features=feats, decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
-            loss = torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid], reduction='sum')
+        with torch.enable_grad():
+            loss = teacher_forced_ce(w, b.encode(w, {site: fn}), b.tf).total
             (g,) = torch.autograd.grad(loss, holder['z'])
         total += (holder['z'].detach() * g).sum(0)
     return total

@@ -166,7 +166,7 @@ def steering_sweep(w:LoadedWhisper, d, site:str, utterances:Sequence[Utterance],
     for l, s in zip(latents, scale):
         dirn = decoder_direction(d, int(l))
         for c in coefs: conds[f'{int(l)}@{c:+g}'] = (lambda dv, a: lambda m: {site: steer_hook(dv, a, m)})(dirn, float(c) * float(s))
-    res = run_interventions(w, utterances, conds, **kw)
+    res = run_interventions(w, utterances, conds, window=window, **kw)
     refs, clean = [u.text for u in utterances], res['clean']
     clean_wer = np.array([word_error_rate([r], [h]) for r, h in zip(refs, clean.transcripts)])
     rows = []

@@ -6,21 +6,22 @@
 from __future__ import annotations
 import math
 from dataclasses import dataclass, field, asdict
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .config import parse_site
+from .config import parse_site, FRAME_SECONDS
 from .data import Utterance, SAMPLE_RATE
-from .hooks import capture, hooked, teacher_forcing_ids
+from .hooks import capture, hooked, teacher_forcing_ids, TeacherForcing
 from .store import real_frames, N_FRAMES
 from .whisper import LoadedWhisper, word_error_rate, decode_greedy, log_mel
 
 # %% auto #0
-__all__ = ['ReconstructionStats', 'SparsityStats', 'Splice', 'identity_splice', 'real_frame_mask', 'splice_metrics',
-           'store_metrics', 'frequency_histogram']
+__all__ = ['ReconstructionStats', 'SparsityStats', 'real_frame_mask', 'ClipBatch', 'clip_batch', 'clip_batches',
+           'TeacherForcedCE', 'teacher_forced_ce', 'ClipResults', 'run_conditions', 'Splice', 'identity_splice',
+           'dictionary_splice', 'splice_metrics', 'store_metrics', 'frequency_histogram']
 
 # %% ../nbs/08_evaluation.ipynb #8bba7a26
 class ReconstructionStats:
@@ -57,6 +58,98 @@ class SparsityStats:
         return dict(l0=self.l0 / max(self.n, 1), dead_fraction=float((f == 0).double().mean()),
                     dense_fraction=float((f > dense_threshold).double().mean()), n_frames=self.n)
 
+# %% ../nbs/08_evaluation.ipynb #c71e2f90
+def real_frame_mask(audio_lengths:Sequence[int], margin_frames:int=0) -> torch.Tensor:
+    "(batch, 1500) bool: encoder frames covering real audio (plus a margin)."
+    m = torch.zeros(len(audio_lengths), N_FRAMES, dtype=torch.bool)
+    for b, n in enumerate(audio_lengths): m[b, :min(N_FRAMES, real_frames(n) + margin_frames)] = True
+    return m
+
+@dataclass
+class ClipBatch:
+    "A batch of clips prepared for running Whisper with edits."
+    utterances: list  # the clips, with their reference transcripts
+    audio: list  # 16 kHz mono float32 clips
+    feats: torch.Tensor  # (batch, n_mels, 3000) log-mel features
+    mask: torch.Tensor  # (batch, 1500) bool: the frames edits touch
+    tf: TeacherForcing  # the reference transcripts, teacher-forced
+    budget: int  # greedy decoding budget (tokens)
+    language: str|None  # for multilingual models, e.g. 'en'
+    clean: dict  # {site: (batch, positions, d)} clean activations at the requested sites
+    def __len__(self): return len(self.utterances)
+    def encode(self, w:LoadedWhisper, hooks:dict) -> torch.Tensor: # {site: hook fn}; {} = unedited
+        "Encoder output (batch, 1500, d) with `hooks` active (the captured clean output when there are none)."
+        if not hooks and 'encoder.ln_post' in self.clean: return self.clean['encoder.ln_post']
+        with hooked(w.model, hooks): return w.model.model.encoder(self.feats).last_hidden_state
+
+def clip_batch(w:LoadedWhisper, utterances:Sequence[Utterance], # clips with reference transcripts
+               audio:Sequence[np.ndarray]|None=None, # audio to use instead of the clips' own (e.g. corrupted), one per clip
+               sites:Sequence[str]=(), # sites whose clean activations to capture
+               margin_frames:int=0, # frames after the audio's end that edits also touch
+               window:tuple[float, float]|None=None, # seconds: edits touch only this time window
+               max_new_tokens:int=128, language:str|None=None) -> ClipBatch:
+    "Prepare clips as one batch: log-mel, edit mask, teacher forcing, decoding budget, clean activations at `sites`."
+    audio = [u.load() for u in utterances] if audio is None else list(audio)
+    if len(audio) != len(utterances): raise ValueError(f"{len(audio)} audio arrays for {len(utterances)} clips: give one per clip")
+    feats = log_mel(w, audio)
+    mask = real_frame_mask([len(a) for a in audio], margin_frames)
+    if window is not None:
+        t = torch.arange(mask.shape[1]) * FRAME_SECONDS
+        mask &= ((t >= window[0]) & (t < window[1]))[None]
+    tf = teacher_forcing_ids(w.tokenizer, [u.text for u in utterances], language=language)
+    budget = min(max_new_tokens, int(1.5 * int((tf.labels != -100).sum(1).max())) + 10)
+    clean = capture(w.model, list(dict.fromkeys(sites)), feats, tf.input_ids, tf.attention_mask) if sites else {}
+    return ClipBatch(list(utterances), audio, feats, mask, tf, budget, language, clean)
+
+def clip_batches(w:LoadedWhisper, utterances:Sequence[Utterance], batch_clips:int=8, progress:bool=False, desc:str='clips',
+                 **kw) -> Iterator[ClipBatch]: # passed to `clip_batch` (sites, margin_frames, window, max_new_tokens, language)
+    "`clip_batch` over consecutive groups of `batch_clips` clips."
+    for start in tqdm(range(0, len(utterances), batch_clips), disable=not progress, desc=desc):
+        yield clip_batch(w, utterances[start:start + batch_clips], **kw)
+
+# %% ../nbs/08_evaluation.ipynb #f2d7a6c8
+@dataclass
+class TeacherForcedCE:
+    "Teacher-forced cross-entropy of a batch's reference tokens (nats)."
+    per_token: torch.Tensor  # (batch, T) NLL of each reference token, 0 at the prompt and padding
+    per_clip: torch.Tensor  # (batch,) each clip's mean NLL per reference token
+    total: torch.Tensor  # () NLL summed over the batch's reference tokens
+    n_tokens: int  # reference tokens in the batch
+    @property
+    def mean(self) -> torch.Tensor: return self.total / self.n_tokens
+
+def teacher_forced_ce(w:LoadedWhisper, enc:torch.Tensor, # encoder output (batch, 1500, d)
+                      tf:TeacherForcing) -> TeacherForcedCE: # the batch's reference tokens
+    "The reference tokens' cross-entropy given an encoder output: per token, per clip and summed."
+    logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits.float()
+    valid = tf.labels != -100
+    per_token = torch.nn.functional.cross_entropy(logits.transpose(1, 2), tf.labels.clamp_min(0), reduction='none') * valid
+    total = torch.nn.functional.cross_entropy(logits[valid], tf.labels[valid], reduction='sum')
+    return TeacherForcedCE(per_token, per_token.sum(1) / valid.sum(1), total, int(valid.sum()))
+
+# %% ../nbs/08_evaluation.ipynb #d8e2b7f5
+@dataclass
+class ClipResults:
+    "One condition's outcomes over a set of clips."
+    ce: np.ndarray  # (clips,) teacher-forced CE per reference token of each clip
+    transcripts: list[str]  # greedy transcripts ('' when not decoded)
+    nll: float = 0.0  # NLL summed over every reference token
+    n_tokens: int = 0  # reference tokens over all clips
+
+@torch.inference_mode()
+def run_conditions(w:LoadedWhisper, batches:Iterable[ClipBatch], # e.g. `clip_batches(w, utterances, ...)`
+                   conditions:dict[str, Callable[[ClipBatch], dict]], # name -> (batch -> {site: hook fn}); {} = unedited
+                   wer:bool=True) -> dict[str, ClipResults]: # decode greedy transcripts
+    "Each condition's per-clip CE, summed NLL and token count, and greedy transcripts over `batches`."
+    ce, hyp, nll, n_tok = ({c: [] for c in conditions}, {c: [] for c in conditions}, dict.fromkeys(conditions, 0.0), dict.fromkeys(conditions, 0))
+    for b in batches:
+        for c, make in conditions.items():
+            enc = b.encode(w, make(b))
+            r = teacher_forced_ce(w, enc, b.tf)
+            ce[c] += r.per_clip.tolist(); nll[c] += float(r.total); n_tok[c] += r.n_tokens
+            hyp[c] += decode_greedy(w, enc, b.budget, b.language) if wer else [''] * len(b)
+    return {c: ClipResults(np.array(ce[c]), hyp[c], nll[c], n_tok[c]) for c in conditions}
+
 # %% ../nbs/08_evaluation.ipynb #42203d0f
 @dataclass
 class Splice:
@@ -69,11 +162,9 @@ def identity_splice(site:str) -> Splice:
     "The perfect dictionary: writes back exactly what it read."
     return Splice([site], [site], lambda xs: {site: xs[site]})
 
-def real_frame_mask(audio_lengths:Sequence[int], margin_frames:int=0) -> torch.Tensor:
-    "(batch, 1500) bool: encoder frames covering real audio (plus a margin)."
-    m = torch.zeros(len(audio_lengths), N_FRAMES, dtype=torch.bool)
-    for b, n in enumerate(audio_lengths): m[b, :min(N_FRAMES, real_frames(n) + margin_frames)] = True
-    return m
+def dictionary_splice(d) -> Splice:
+    "A `Splice` that replaces the dictionary's output sites with its reconstruction."
+    return Splice(list(d.in_sites), list(d.out_sites), d.reconstruct_sites)
 
 # %% ../nbs/08_evaluation.ipynb #34ed1018
 def _replacement_hooks(acts_out:dict[str, torch.Tensor], mask:torch.Tensor, mode:str):
@@ -98,43 +189,26 @@ def splice_metrics(w:LoadedWhisper, # the model
     "Teacher-forced CE and greedy WER: clean, zero-ablated, mean-ablated and spliced; plus the recovered fractions."
     for s in splice.in_sites + splice.out_sites:
         if parse_site(s).stack != 'encoder': raise ValueError(f"splice_metrics splices encoder sites; {s} is a decoder site")
-    conds = ['clean', 'zero', 'spliced'] + (['mean'] if mean_acts else [])
-    nll = {c: 0.0 for c in conds}; n_tok = 0
-    hyps = {c: [] for c in conds}
-    refs = []
-    for start in tqdm(range(0, len(utterances), batch_clips), disable=not progress, desc='evaluate'):
-        batch = utterances[start:start + batch_clips]
-        audios = [u.load() for u in batch]
-        feats = log_mel(w, audios)
-        mask = real_frame_mask([len(a) for a in audios], margin_frames)
-        clean = capture(w.model, list(dict.fromkeys([*splice.in_sites, 'encoder.ln_post'])), feats)
-        out = splice.fn({s: clean[s][mask] for s in splice.in_sites})
+    def spliced(b):
+        out = splice.fn({s: b.clean[s][b.mask] for s in splice.in_sites})
         missing = set(splice.out_sites) - set(out)
         if missing: raise ValueError(f"the splice function did not return {sorted(missing)}")
-        tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language)
-        hooks = {'zero': _replacement_hooks({s: None for s in splice.out_sites}, mask, 'zero'),
-                 'spliced': _replacement_hooks({s: out[s] for s in splice.out_sites}, mask, 'values')}
-        if mean_acts:
-            hooks['mean'] = _replacement_hooks({s: mean_acts[s].expand(int(mask.sum()), -1) for s in splice.out_sites}, mask, 'values')
-        valid = tf.labels != -100
-        n_tok += int(valid.sum())
-        budget = min(max_new_tokens, int(1.5 * int(valid.sum(1).max())) + 10)  # a broken transcript needs no more to count as wrong
-        refs += [u.text for u in batch]
-        for c in conds:
-            if c == 'clean': enc = clean['encoder.ln_post']
-            else:
-                with torch.inference_mode(), hooked(w.model, hooks[c]): enc = w.model.model.encoder(feats).last_hidden_state
-            logits = w.model(encoder_outputs=(enc,), decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask).logits
-            nll[c] += float(torch.nn.functional.cross_entropy(logits[valid].float(), tf.labels[valid], reduction='sum'))
-            if wer: hyps[c] += decode_greedy(w, enc, budget, language)
-    res = {f'ce_{c}': nll[c] / n_tok for c in conds}
+        return _replacement_hooks({s: out[s] for s in splice.out_sites}, b.mask, 'values')
+    conds = {'clean': lambda b: {}, 'zero': lambda b: _replacement_hooks({s: None for s in splice.out_sites}, b.mask, 'zero'), 'spliced': spliced}
+    if mean_acts:
+        conds['mean'] = lambda b: _replacement_hooks({s: mean_acts[s].expand(int(b.mask.sum()), -1) for s in splice.out_sites}, b.mask, 'values')
+    batches = clip_batches(w, utterances, batch_clips, progress=progress, desc='evaluate', sites=[*splice.in_sites, 'encoder.ln_post'],
+                           margin_frames=margin_frames, max_new_tokens=max_new_tokens, language=language)
+    runs = run_conditions(w, batches, conds, wer)
+    res = {f'ce_{c}': r.nll / r.n_tokens for c, r in runs.items()}
     res['ce_loss_recovered'] = _recovered(res['ce_zero'], res['ce_spliced'], res['ce_clean'])
     if mean_acts: res['ce_loss_recovered_vs_mean'] = _recovered(res['ce_mean'], res['ce_spliced'], res['ce_clean'])
     if wer:
-        for c in conds: res[f'wer_{c}'] = word_error_rate(refs, hyps[c])
+        refs = [u.text for u in utterances]
+        for c, r in runs.items(): res[f'wer_{c}'] = word_error_rate(refs, r.transcripts)
         res['wer_recovered'] = _recovered(res['wer_zero'], res['wer_spliced'], res['wer_clean'])
-        res['transcripts'] = {c: hyps[c] for c in conds}
-    res['n_tokens'], res['n_clips'] = n_tok, len(utterances)
+        res['transcripts'] = {c: r.transcripts for c, r in runs.items()}
+    res['n_tokens'], res['n_clips'] = runs['clean'].n_tokens, len(utterances)
     return res
 
 def _recovered(zero:float, spliced:float, clean:float) -> float:

@@ -18,12 +18,11 @@ from .hooks import site_module
 from .store import extract_store, ActivationStore
 from .dictionaries import load_dictionary
 from .training import train
-from .evaluation import Splice, splice_metrics, store_metrics, frequency_histogram
+from .evaluation import dictionary_splice, splice_metrics, store_metrics, frequency_histogram
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'PHASES_ALL', 'say', 'ExperimentPaths', 'experiment_paths', 'Extracted', 'check_sites', 'phase_extract',
-           'phase_train', 'dictionary_splice', 'check_dictionary', 'phase_evaluate', 'eval_table', 'summary_table',
-           'run_experiment']
+           'phase_train', 'check_dictionary', 'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
 
 # %% ../nbs/10_pipeline.ipynb #c7e018b3
 METRIC_KEYS = ('fvu', 'l0', 'dead_fraction', 'ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced',
@@ -99,22 +98,6 @@ def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progr
     return train(source, cfg.dictionary, t, paths.train, progress=progress)
 
 # %% ../nbs/10_pipeline.ipynb #c3a780b2
-def dictionary_splice(d) -> Splice:
-    "A `Splice` that replaces the dictionary's output sites with its reconstruction."
-    ins, outs = list(d.in_sites), list(d.out_sites)
-    def fn(xs):
-        x = torch.stack([xs[s] for s in ins], 1) if d.crosscoder else xs[ins[0]]
-        with torch.no_grad(): x = x.float(); r = d.decode(d.encode(x), x)  # forward() wants targets for transcoders
-        return {s: r[:, i] for i, s in enumerate(outs)} if d.crosscoder else {outs[0]: r}
-    return Splice(ins, outs, fn)
-
-def _latents(d):
-    ins = list(d.in_sites)
-    def fn(xs):
-        x = torch.stack([xs[s] for s in ins], 1) if d.crosscoder else xs[ins[0]]
-        with torch.no_grad(): return d.encode(x.float())
-    return fn
-
 def check_dictionary(d, cfg:ExperimentConfig, store:ActivationStore):
     "Fail, naming the fix, when a dictionary was trained for other sites or widths than the experiment evaluates."
     if list(d.in_sites) != list(cfg.dictionary.in_sites) or list(d.out_sites) != list(cfg.dictionary.out_sites or cfg.dictionary.in_sites):
@@ -137,7 +120,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
             return m
     say(f"evaluation: {len(ex.heldout_clips)} held-out clips")
     sp = dictionary_splice(d)
-    metrics, freqs = store_metrics(ex.store, sp.in_sites, sp.out_sites, sp.fn, _latents(d), d.n_latents, clips=ex.heldout_clips,
+    metrics, freqs = store_metrics(ex.store, sp.in_sites, sp.out_sites, sp.fn, d.encode_sites, d.n_latents, clips=ex.heldout_clips,
                                    dense_threshold=cfg.eval.dense_threshold)
     train_rows = ex.store.source(cfg.dictionary.sites, 1, clips=ex.train_clips).n_rows
     m = dict(metrics, n_train_frames=train_rows, n_eval_frames=metrics['n_frames'], model_source=str(w.source), corpus=cfg.data.corpus)
