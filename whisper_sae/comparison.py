@@ -19,7 +19,7 @@ def variant_configs(base:ExperimentConfig, # the shared model, data, training an
                     variants:dict[str, dict]) -> dict[str, ExperimentConfig]: # name -> DictionaryConfig overrides
     "One experiment per variant, all capturing the union of their sites (so they share one store)."
     if not variants: raise ValueError("no variants to compare: pass e.g. {'topk32': {'k': 32}}")
-    dicts = {n: DictionaryConfig.from_dict({**base.dictionary.to_dict(), **over}, prefix=f'variants.{n}.') for n, over in variants.items()}
+    dicts = {n: DictionaryConfig.from_dict(DictionaryConfig.merge(base.dictionary.to_dict(), over), prefix=f'variants.{n}.') for n, over in variants.items()}
     sites = list(dict.fromkeys([*base.sites, *(s for d in dicts.values() for s in d.sites)]))
     return {n: ExperimentConfig.from_dict({**base.to_dict(), 'name': f'{base.name}-{n}', 'sites': sites, 'dictionary': d.to_dict()})
             for n, d in dicts.items()}
@@ -31,7 +31,8 @@ def compare(base:ExperimentConfig|str|Path, variants:dict[str, dict], root:str|P
     if not isinstance(base, ExperimentConfig): base = ExperimentConfig.load(base)
     rows = []
     for name, cfg in variant_configs(base, variants).items():
-        say(f"variant {name}: {cfg.dictionary.architecture} {cfg.dictionary.kind} k={cfg.dictionary.k} n_latents={cfg.dictionary.n_latents}")
+        own = ' '.join(f'{k}={v}' for k, v in cfg.dictionary.architecture_fields().items())
+        say(f"variant {name}: {cfg.dictionary.architecture} {cfg.dictionary.kind} n_latents={cfg.dictionary.n_latents} {own}")
         m = run_experiment(cfg, root=root, progress=progress)
         rows.append(dict(variant=name, architecture=cfg.dictionary.architecture, kind=cfg.dictionary.kind,
                          **{k: m.get(k, float('nan')) for k in COMPARE_KEYS}))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #090267c7
 from __future__ import annotations
-import dataclasses, difflib, hashlib, json, os, re, tempfile, types, typing
+import dataclasses, difflib, hashlib, importlib, json, os, re, tempfile, types, typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Union
@@ -13,10 +13,11 @@ import yaml
 
 # %% auto #0
 __all__ = ['SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS', 'N_FRAMES', 'DTYPES',
-           'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'ARCHITECTURES', 'DICTIONARY_KINDS',
-           'DEAD_REMEDIES', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'atomic_write_bytes',
-           'atomic_write_text', 'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig',
-           'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig']
+           'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES',
+           'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError',
+           'atomic_write_bytes', 'atomic_write_text', 'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash',
+           'ModelConfig', 'DataConfig', 'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig',
+           'EvalConfig', 'ExperimentConfig']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -148,6 +149,9 @@ class Config:
     _prefix = ''
     def validate(self):
         "Check field values; raise `ConfigError` naming the field and the fix."
+    def fail(self, name:str, problem:str, fix:str):
+        "Raise the `ConfigError` of field `name` of this section (for `validate` methods defined outside this module)."
+        _fail(self._prefix + name, problem, fix)
 
     @classmethod
     def from_dict(cls, d:dict, prefix:str=''):
@@ -188,6 +192,12 @@ class Config:
         try: d = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
         return cls.from_dict(d or {})
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        "Field name -> annotated type, for the fields this section can hold."
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
     def short_hash(self, n:int=12) -> str:
         "Stable hex digest of the canonical JSON form: equal configs, equal hash, on any machine."
@@ -246,59 +256,130 @@ class DataConfig(Config):
         if self.shard_frames < 1: _fail(p+'shard_frames', f"must be >= 1, got {self.shard_frames}", "use e.g. 65536")
 
 # %% ../nbs/00_config.ipynb #d7bb5190
-ARCHITECTURES = ('relu', 'topk', 'batchtopk', 'jumprelu')
 DICTIONARY_KINDS = ('sae', 'transcoder', 'crosscoder')
 DEAD_REMEDIES = ('none', 'auxk', 'resample')
+DICTIONARY_CONFIGS: dict[str, type] = {}  # architecture name -> its config class (see `register_config`)
+PLUGIN_MODULE = 'whisper_sae.dictionaries'  # imported when a config names an architecture not registered yet
 
+def register_config(cls:type) -> type: # a `DictionaryConfig` subclass whose `architecture` default is its name
+    "Make `cls` the config class of the architecture its `architecture` field defaults to."
+    DICTIONARY_CONFIGS[cls.architecture] = cls
+    return cls
+
+def dictionary_config_class(architecture:str, # a registered architecture name
+                            field_name:str='architecture') -> type: # config field named in errors
+    "The config class registered for `architecture`, importing the built-in architectures first if it is not known yet."
+    if architecture not in DICTIONARY_CONFIGS: importlib.import_module(PLUGIN_MODULE)
+    if architecture not in DICTIONARY_CONFIGS:
+        _fail(field_name, f"unknown architecture {architecture!r}{_did_you_mean(str(architecture), DICTIONARY_CONFIGS)}",
+              f"use one of {', '.join(DICTIONARY_CONFIGS)} (a plugin architecture registers when its module is imported)")
+    return DICTIONARY_CONFIGS[architecture]
+
+# %% ../nbs/00_config.ipynb #dcfg0001
 @dataclass
 class DictionaryConfig(Config):
-    "The sparse dictionary: architecture, what it reads/writes, and its size."
-    architecture: str = 'topk'  # sparsity rule: relu (L1), topk, batchtopk or jumprelu
+    "The fields every dictionary has; `DictionaryConfig(...)` builds the config class of its `architecture`."
+    architecture: str = 'topk'  # sparsity rule: a registered architecture (relu, topk, batchtopk, jumprelu, matryoshka_batchtopk)
     kind: str = 'sae'  # sae, transcoder (in_sites -> different out_sites) or crosscoder (several layers)
     in_sites: list[str] = field(default_factory=lambda: ['encoder.blocks.2.resid_post'])  # sites the encoder reads
     out_sites: list[str]|None = None  # sites the decoder reconstructs (None: same as in_sites)
     n_latents: int = 3072  # dictionary size
-    k: int = 32  # active latents per frame (topk, batchtopk)
-    l1_coeff: float = 0.25  # L1 penalty weight (relu), for activations normalised to unit mean squared norm
-    l0_coeff: float = 0.01  # L0 penalty weight (jumprelu), same units
-    jumprelu_threshold: float = 0.05  # initial threshold (jumprelu), same units
-    jumprelu_bandwidth: float = 0.05  # straight-through estimator bandwidth (jumprelu)
     skip_connection: bool = False  # add a linear skip path (transcoders)
     normalize_activations: bool = True  # scale inputs to unit mean squared norm (folded back on save)
     dead_remedy: str = 'auxk'  # none, auxk (auxiliary loss) or resample
     k_aux: int = 512  # dead latents used by the AuxK loss
     aux_coeff: float = 0.03125  # weight of the AuxK loss
     dead_after_tokens: int = 1_000_000  # a latent is dead after this many tokens without firing
+    kinds = DICTIONARY_KINDS  # the kinds this architecture supports (a subclass may narrow them)
+
+    def __new__(cls, *args, **kwargs):
+        if cls is DictionaryConfig: cls = dictionary_config_class(args[0] if args else kwargs.get('architecture', cls.architecture))
+        cls._check_names(kwargs)
+        return super().__new__(cls)
+
+    @classmethod
+    def from_dict(cls, d:dict, prefix:str=''):
+        "Build the config class of `d['architecture']` from a plain dict, refusing unknown keys and other architectures' fields."
+        if cls is DictionaryConfig and isinstance(d, dict):
+            arch = _coerce(d.get('architecture', cls.architecture), str, prefix + 'architecture')
+            cls = dictionary_config_class(arch, prefix + 'architecture')
+        if isinstance(d, dict): cls._check_names(d, prefix)
+        return super(DictionaryConfig, cls).from_dict(d, prefix)
+
+    @classmethod
+    def _check_names(cls, names, prefix:str=''):
+        own = [f.name for f in dataclasses.fields(cls)]
+        for k in names:
+            if k in own: continue
+            owners = [a for a, c in DICTIONARY_CONFIGS.items() if k in (f.name for f in dataclasses.fields(c))]
+            if owners: _fail(prefix + k, f"belongs to architecture {' / '.join(owners)}, not {cls.architecture}",
+                             f"remove it or set architecture: {owners[0]}")
+            _fail(prefix + k, f"unknown field{_did_you_mean(k, DictionaryConfig.field_types() | dict.fromkeys(own))}", f"use one of {', '.join(own)}")
+
+    @classmethod
+    def field_types(cls) -> dict[str, Any]:
+        "Field name -> type for `DictionaryConfig` itself: every registered architecture's fields (what sweeps may set); a subclass: its own."
+        if cls is not DictionaryConfig: return super().field_types()
+        dictionary_config_class(cls.architecture)  # the built-in architectures are registered
+        return {k: t for c in DICTIONARY_CONFIGS.values() for k, t in super(DictionaryConfig, c).field_types().items()}
+
+    @classmethod
+    def merge(cls, base:dict, # a dictionary config as a dict
+              changes:dict) -> dict: # fields to set; may switch `architecture`
+        "`base` with `changes` applied, dropping the base's fields that the (new) architecture does not have."
+        arch = changes.get('architecture', base.get('architecture', cls.architecture))
+        try: own = [f.name for f in dataclasses.fields(dictionary_config_class(arch))]
+        except ConfigError: return {**base, **changes}  # from_dict names the unknown architecture
+        return {**{k: v for k, v in base.items() if k in own}, **changes}
+
+    def replace(self, **changes) -> DictionaryConfig:
+        "A copy with `changes` applied (switching architecture drops the fields the new one does not have)."
+        return DictionaryConfig.from_dict(DictionaryConfig.merge(self.to_dict(), changes))
+
+    @classmethod
+    def from_legacy(cls, d:dict, prefix:str='') -> DictionaryConfig:
+        "Read a flat config written before each architecture had its own fields (format-1 dictionaries, version-1 checkpoints)."
+        arch = dictionary_config_class(d.get('architecture', cls.architecture), prefix + 'architecture')
+        own, known = [f.name for f in dataclasses.fields(arch)], DictionaryConfig.field_types()
+        return DictionaryConfig.from_dict({k: v for k, v in d.items() if k in own or k not in known}, prefix)
+
     def validate(self):
         p = self._prefix
-        if self.architecture not in ARCHITECTURES:
-            _fail(p+'architecture', f"unknown architecture {self.architecture!r}{_did_you_mean(self.architecture, ARCHITECTURES)}", f"use one of {', '.join(ARCHITECTURES)}")
+        if DICTIONARY_CONFIGS.get(self.architecture) is not type(self):
+            right = dictionary_config_class(self.architecture, p+'architecture')
+            _fail(p+'architecture', f"{type(self).__name__} configures {type(self).architecture}, not {self.architecture}",
+                  f"build DictionaryConfig(architecture={self.architecture!r}, ...) (a {right.__name__})")
         if self.kind not in DICTIONARY_KINDS:
             _fail(p+'kind', f"unknown kind {self.kind!r}{_did_you_mean(self.kind, DICTIONARY_KINDS)}", f"use one of {', '.join(DICTIONARY_KINDS)}")
+        if self.kind not in self.kinds:
+            able = [a for a, c in DICTIONARY_CONFIGS.items() if self.kind in c.kinds]
+            _fail(p+'architecture', f"{self.kind}s support {' or '.join(able)}, not {self.architecture}", f"use architecture: {' or '.join(able)}")
         if not self.in_sites: _fail(p+'in_sites', "is empty", "name at least one site, e.g. encoder.blocks.2.resid_post")
         for i, s in enumerate(self.in_sites + (self.out_sites or [])): parse_site(s, p + ('in_sites' if i < len(self.in_sites) else 'out_sites'))
-        outs = self.out_sites or self.in_sites
+        outs = self.outputs
         if self.kind == 'sae' and outs != self.in_sites:
             _fail(p+'out_sites', "an SAE reconstructs the sites it reads", "leave out_sites null, or set kind: transcoder")
         if self.kind == 'transcoder' and (len(self.in_sites) != 1 or len(outs) != 1 or outs == self.in_sites):
             _fail(p+'out_sites', "a transcoder reads one site and writes one different site", "e.g. in_sites [encoder.blocks.2.mlp_in], out_sites [encoder.blocks.2.mlp_out]")
-        if self.kind == 'crosscoder':
-            if len(self.in_sites) < 2: _fail(p+'in_sites', "a crosscoder reads at least two sites", "list two or more layers, e.g. encoder.blocks.1.resid_post and encoder.blocks.2.resid_post")
-            if self.architecture not in ('topk', 'relu'): _fail(p+'architecture', f"crosscoders support topk or relu, not {self.architecture}", "use architecture: topk or relu")
+        if self.kind == 'crosscoder' and len(self.in_sites) < 2:
+            _fail(p+'in_sites', "a crosscoder reads at least two sites", "list two or more layers, e.g. encoder.blocks.1.resid_post and encoder.blocks.2.resid_post")
         if self.n_latents < 1: _fail(p+'n_latents', f"must be >= 1, got {self.n_latents}", "use e.g. 3072")
-        if self.architecture in ('topk', 'batchtopk'):
-            if self.k < 1: _fail(p+'k', f"must be >= 1, got {self.k}", "use e.g. 32")
-            if self.k > self.n_latents: _fail(p+'k', f"k={self.k} > n_latents={self.n_latents}", "lower k or raise n_latents")
-        for name in ('l1_coeff', 'l0_coeff', 'jumprelu_threshold', 'jumprelu_bandwidth', 'aux_coeff'):
-            if getattr(self, name) < 0: _fail(p+name, f"must be >= 0, got {getattr(self, name)}", "use a non-negative value")
+        if self.aux_coeff < 0: _fail(p+'aux_coeff', f"must be >= 0, got {self.aux_coeff}", "use a non-negative value")
         if self.dead_remedy not in DEAD_REMEDIES: _fail(p+'dead_remedy', f"unknown remedy {self.dead_remedy!r}", f"use one of {', '.join(DEAD_REMEDIES)}")
         if self.k_aux < 1 or self.dead_after_tokens < 1: _fail(p+'k_aux', "k_aux and dead_after_tokens must be >= 1", "use e.g. k_aux: 512")
-        if self.architecture == 'jumprelu' and not self.jumprelu_threshold > 0: _fail(p+'jumprelu_threshold', "must be > 0", "use e.g. 0.001")
-        if self.architecture == 'jumprelu' and not self.jumprelu_bandwidth > 0: _fail(p+'jumprelu_bandwidth', "must be > 0", "use e.g. 0.001")
+
+    def architecture_fields(self) -> dict:
+        "The fields only this architecture has, with their values (e.g. `{'k': 32}`)."
+        shared = [f.name for f in dataclasses.fields(DictionaryConfig)]
+        return {k: v for k, v in self.to_dict().items() if k not in shared}
+    @property
+    def outputs(self) -> list[str]:
+        "The sites the decoder writes: `out_sites`, or `in_sites` when it reconstructs what it reads."
+        return self.out_sites or self.in_sites
     @property
     def sites(self) -> list[str]:
         "Every site this dictionary reads or writes, in order, without repeats."
-        return list(dict.fromkeys(self.in_sites + (self.out_sites or [])))
+        return list(dict.fromkeys(self.in_sites + self.outputs))
 
 # %% ../nbs/00_config.ipynb #834cd038
 OPTIMIZERS = ('adam', 'adamw')

@@ -21,12 +21,11 @@ __all__ = ['SHORTCUTS', 'FIXED', 'SITE_KEYS', 'SWEEP_METHODS', 'config_fields', 
 
 # %% ../nbs/15_sweeps.ipynb #b4650a27
 def config_fields(cls=ExperimentConfig, prefix:str='') -> dict[str, object]:
-    "Every leaf field of a config class by dotted name, with its annotated type."
-    hints, out = typing.get_type_hints(cls), {}
-    for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp): out |= config_fields(tp, f'{prefix}{f.name}.')
-        else: out[prefix + f.name] = tp
+    "Every leaf field of a config class by dotted name, with its annotated type (under `dictionary.`, every architecture's fields)."
+    out = {}
+    for name, tp in cls.field_types().items():
+        if dataclasses.is_dataclass(tp): out |= config_fields(tp, f'{prefix}{name}.')
+        else: out[prefix + name] = tp
     return out
 
 SHORTCUTS = {'layer': 'block index of the dictionary sites (dictionary.in_sites / out_sites)'}
@@ -126,6 +125,8 @@ def apply_overrides(base:dict, # nested config dict (`ExperimentConfig.to_dict()
         node = d
         for p in parents: node = node[p]
         node[leaf] = copy.deepcopy(v)
+    changed = {k.split('.', 1)[1]: d['dictionary'][k.split('.', 1)[1]] for k in overrides if k.startswith('dictionary.')}
+    d['dictionary'] = DictionaryConfig.merge(d['dictionary'], changed)  # a new architecture drops the fields it does not have
     return d
 
 def run_label(overrides:dict) -> str:

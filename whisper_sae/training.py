@@ -12,7 +12,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import DictionaryConfig, TrainConfig, atomic_write_bytes, atomic_write_text
-from .dictionaries import Dictionary, build_dictionary, fvu, light_ops, load_dictionary
+from .dictionaries import Dictionary, build_dictionary, fvu, load_dictionary
+from .kernels import light_ops
 
 # %% auto #0
 __all__ = ['CHECKPOINT', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales', 'lr_factor', 'Callback',
@@ -188,8 +189,8 @@ class MetricsCB(Callback):
         self.n += 1
         if self.t.step % self.t.cfg.log_every and self.t.step != self.t.cfg.steps: return
         with torch.no_grad():
-            yf = self.t.model._flat_out(self.t.y if self.t.y is not None else self.t.x)[0]
-            rf = self.t.model._flat_out(self.t.out.recon)[0]
+            yf = self.t.model.flat_outputs(self.t.y if self.t.y is not None else self.t.x)
+            rf = self.t.model.flat_outputs(self.t.out.recon)
             m = {'step': self.t.step, 'tokens': self.t.tokens}
             m.update({k: (v / self.n).item() for k, v in self.sums.items()})
             m['loss'] = sum(m[k] for k in self.sums)
@@ -285,7 +286,7 @@ class Trainer:
 
     # setup
     @property
-    def sites(self): return list(dict.fromkeys(self.dcfg.in_sites + (self.dcfg.out_sites or [])))
+    def sites(self): return self.dcfg.sites
     @property
     def ckpt_path(self): return self.out_dir/CHECKPOINT
     def _site_width(self, batch, site, step):
@@ -300,7 +301,7 @@ class Trainer:
         batches = [b for _, b in zip(range(self.cfg.init_batches), it)]
         self.source.load_state_dict(state0)
         if not batches: raise TrainingError("the activation source yielded no batches: check that the store is not empty")
-        ins, outs = self.dcfg.in_sites, self.dcfg.out_sites or self.dcfg.in_sites
+        ins, outs = self.dcfg.in_sites, self.dcfg.outputs
         w_in = {s: self._site_width(batches[0], s, 0) for s in ins}
         w_out = {s: self._site_width(batches[0], s, 0) for s in outs}
         if len(set(w_in.values())) > 1 or self.dcfg.kind == 'crosscoder' and len(set(w_out.values())) > 1:
@@ -325,22 +326,16 @@ class Trainer:
 
     # batches
     def _prepare(self, batch:dict, step:int):
-        "Check a batch and turn it into the model's (x, y): float32, normalised, on the device."
-        def site(s, want):
-            t = batch.get(s)
-            w = self._site_width(batch, s, step)
+        "Check a batch and turn it into the model's (x, y): float32, normalised, on the device, laid out by the dictionary."
+        xs = {}
+        for s in self.sites:
+            w, want = self._site_width(batch, s, step), self.d_in if s in self.dcfg.in_sites else self.d_out
             if w != want:
                 raise TrainingError(f"step {step}: site {s!r} has width {w}, but the dictionary was built for width {want}: "
                                     "the store holds a different model or site than this run/checkpoint; use the matching store or a new out_dir")
-            t = t.to(self.device, torch.float32, non_blocking=True)
-            return t * self.scales[s] if self.scales[s] != 1.0 else t
-        def stack(sites, want):
-            ts = [site(s, want) for s in sites]
-            return torch.stack(ts, -2) if self.dcfg.kind == 'crosscoder' else ts[0]
-        outs = self.dcfg.out_sites or self.dcfg.in_sites
-        x = stack(self.dcfg.in_sites, self.d_in)
-        y = None if outs == self.dcfg.in_sites else stack(outs, self.d_out)
-        return x, y
+            t = batch[s].to(self.device, torch.float32, non_blocking=True)
+            xs[s] = t * self.scales[s] if self.scales[s] != 1.0 else t
+        return self.model.inputs(xs), self.model.targets(xs)
 
     def _check_finite(self, batch:dict, step:int):
         "Name the site and step of NaN/Inf values in a batch (called when the loss is not finite)."
@@ -360,7 +355,7 @@ class Trainer:
     # checkpoints
     def checkpoint_state(self) -> dict:
         "Everything exact resume needs, as one dict."
-        return dict(version=1, step=self.step, tokens=self.tokens, dictionary=self.dcfg.to_dict(), train=self.cfg.to_dict(),
+        return dict(version=2, step=self.step, tokens=self.tokens, dictionary=self.dcfg.to_dict(), train=self.cfg.to_dict(),
                     d_in=self.d_in, d_out=self.d_out, scales=self.scales, model=self.model.state_dict(),
                     optimizer=self.opt.state_dict(), scheduler=self.sched.state_dict(), scaler=self.scaler.state_dict(),
                     rng={'torch': torch.get_rng_state(), 'generator': self.generator.get_state(),
@@ -378,7 +373,8 @@ class Trainer:
         except Exception as e:
             raise TrainingError(f"{self.ckpt_path} is corrupt or truncated ({type(e).__name__}: {str(e)[:120]}): delete it to restart "
                                 "from scratch (or pass resume=False / use a new out_dir)") from None
-        if DictionaryConfig.from_dict(ck['dictionary']) != self.dcfg:
+        read = DictionaryConfig.from_legacy if ck.get('version', 1) < 2 else DictionaryConfig.from_dict  # version 1: one flat config
+        if read(ck['dictionary']) != self.dcfg:
             raise TrainingError(f"{self.ckpt_path} was trained with a different dictionary config: resume with the config it was "
                                 "started with, or use a new out_dir (resume=False starts over here)")
         old = TrainConfig.from_dict(ck['train'])
@@ -403,7 +399,7 @@ class Trainer:
     # the result
     def export(self, path:str|Path) -> Dictionary:
         "Save the dictionary with the normalisation folded in (works on raw activations); return it."
-        ins, outs = self.dcfg.in_sites, self.dcfg.out_sites or self.dcfg.in_sites
+        ins, outs = self.dcfg.in_sites, self.dcfg.outputs
         s_in = [self.scales[s] for s in ins] if self.dcfg.kind == 'crosscoder' else self.scales[ins[0]]
         s_out = [self.scales[s] for s in outs] if self.dcfg.kind == 'crosscoder' else self.scales[outs[0]]
         d = self.model.eval().folded(s_in, s_out).eval()
