@@ -16,8 +16,8 @@ from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalG
 from .config import atomic_write_bytes
 
 # %% auto #0
-__all__ = ['CT2FormatError', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict', 'state_dict_to_ct2',
-           'whisper_generation_config', 'CT2Whisper', 'read_ct2_dir']
+__all__ = ['WEIGHT_LIMIT', 'CT2FormatError', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict',
+           'state_dict_to_ct2', 'whisper_generation_config', 'CT2Whisper', 'check_weights', 'read_ct2_dir']
 
 # %% ../nbs/01a_ct2.ipynb #c01a0006
 class CT2FormatError(ValueError):
@@ -246,6 +246,22 @@ class CT2Whisper:
     tokenizer: WhisperTokenizer
     sha256: str  # of the weights (model.bin, or its parts concatenated)
 
+WEIGHT_LIMIT = 1e3  # no float weight of a sound Whisper comes near this (the bundled models' largest is printed below)
+
+def check_weights(sd:dict, # name -> float tensor
+                  what:str, # the file, for messages
+                  limit:float=WEIGHT_LIMIT) -> None: # largest plausible |weight|
+    "Refuse weights holding NaN/Inf or magnitudes above `limit`: damage a format check cannot see."
+    for name, t in sd.items():
+        if not t.is_floating_point(): continue
+        finite = torch.isfinite(t)
+        if not finite.all():
+            raise CT2FormatError(f"{what}: {name} holds {int((~finite).sum())} NaN/Inf value(s): the file is damaged. Fix: re-download or re-convert it")
+        m = float(t.abs().max()) if t.numel() else 0.0
+        if m > limit:
+            raise CT2FormatError(f"{what}: {name} holds a weight of magnitude {m:.3g}, far beyond any Whisper weight (limit {limit:g}): "
+                                 "the file is damaged. Fix: re-download or re-convert it")
+
 def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenizer.json, vocabulary.txt
                  weight_files:Sequence[Path]|None=None, # model.bin, or its parts in order (concatenated)
                  expected_sha256:str|None=None) -> CT2Whisper: # refuse the weights unless their sha256 matches
@@ -269,4 +285,6 @@ def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenize
     generation = whisper_generation_config(vocab, ct2_cfg.get('suppress_ids', []), ct2_cfg.get('suppress_ids_begin', []),
                                            ct2_cfg.get('alignment_heads'), multilingual=n_vocab >= 51865)
     config = _ct2_whisper_config(ct2, generation)
-    return CT2Whisper(config, ct2_to_state_dict(ct2), generation, _ct2_tokenizer(folder, vocabulary), digest)
+    sd = ct2_to_state_dict(ct2)
+    check_weights(sd, f"{weight_files[0]} (sha256 {digest[:16]}…)")
+    return CT2Whisper(config, sd, generation, _ct2_tokenizer(folder, vocabulary), digest)

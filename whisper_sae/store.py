@@ -23,8 +23,8 @@ from .integrity import FileHashes, check_file, content_hash, damaged, read_json,
 from .hooks import capture, teacher_forcing_ids
 
 # %% auto #0
-__all__ = ['real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches', 'merge_parts', 'extract_store', 'ActivationStore',
-           'StoreSource']
+__all__ = ['META_COLUMNS', 'real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches', 'merge_parts', 'extract_store',
+           'ActivationStore', 'store_from_columns', 'StoreSource']
 
 # %% ../nbs/04_store.ipynb #e6eea708
 _DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
@@ -402,6 +402,30 @@ class ActivationStore:
         return StoreSource(self, sites, batch_size, seed, shuffle_buffer, clips, include_padding)
     def __repr__(self):
         return f"ActivationStore({self.folder}, sites={self.sites}, rows={ {s: self.n_rows(s) for s in self.streams} }, dtype={self.manifest['dtype']})"
+
+# %% ../nbs/04_store.ipynb #sto0fc02
+META_COLUMNS = ('clip', 'position', 'time', 'is_padding', 'token')
+
+def store_from_columns(folder:str|Path, # the store folder (created)
+                       columns:dict, # {stream: {column: tensor}}: its sites plus 'clip' and 'position' (the other metadata default)
+                       clips:list[dict], # the clip table: one dict per clip, at least its 'id'
+                       shard_frames:int=65536, # rows per shard
+                       model:str='synthetic') -> 'ActivationStore': # what the manifest names as the model
+    "A complete, verified store in `extract_store`'s layout from columns held in memory."
+    folder = Path(folder)
+    streams, shards, rows, hashes, dtypes = {}, {}, {}, {}, set()
+    for st, cols in columns.items():
+        n = len(cols['clip'])
+        cols = dict(time=(cols['position'].float() * FRAME_SECONDS if st == 'encoder' else torch.full((n,), float('nan'))),
+                    is_padding=torch.zeros(n, dtype=torch.uint8), token=torch.full((n,), -1, dtype=torch.int32)) | dict(cols)
+        streams[st] = [c for c in cols if c not in META_COLUMNS]
+        for s in streams[st]: parse_site(s); dtypes.add(str(cols[s].dtype).removeprefix('torch.'))
+        wr = _ShardWriter(folder, st, shard_frames, 0, 0, 0)
+        wr.add(0, {k: v.contiguous() for k, v in cols.items()}); wr.flush(next_at=(1, 0))
+        shards[st], rows[st], hashes[st] = [_shard_path(folder, st, i).name for i in range(len(wr.counts))], wr.counts, wr.hashes
+    params = dict(model=model, sites=[s for ss in streams.values() for s in ss], store_dtype=dtypes.pop() if len(dtypes) == 1 else 'mixed')
+    _write_manifest(folder, config_hash(hashes), params, streams, shards, rows, hashes, clips, {})
+    return ActivationStore(folder)
 
 # %% ../nbs/04_store.ipynb #7192714f
 class StoreSource:
