@@ -37,19 +37,20 @@ class WriteError(OSError):
     "A file could not be written for a reason the user must fix (disk full, read-only folder); the message names the path and the fix."
     def __str__(self): return self.strerror or super().__str__()
 
-_WRITE_FIXES = {
-    errno.ENOSPC: "no space left on the device: free space there, or point cache_dir / output_dir at a disk with room",
-    errno.EDQUOT: "the disk quota is exceeded: free space, or point cache_dir / output_dir at another disk",
-    errno.EROFS: "the file system is read-only: choose a writable cache_dir / output_dir",
-    errno.EACCES: "permission denied: make the folder writable (chmod u+w) or choose another cache_dir / output_dir",
-    errno.EPERM: "the folder is locked (operation not permitted): unlock it (e.g. chattr -i) or choose another cache_dir / output_dir",
+_WRITE_FIXES = {  # errno -> (what happened, what to do)
+    errno.ENOSPC: ("no space left on the device", "free space there, or point cache_dir / output_dir at a disk with room"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free space, or point cache_dir / output_dir at another disk"),
+    errno.EROFS: ("the file system is read-only", "choose a writable cache_dir / output_dir"),
+    errno.EACCES: ("permission denied", "make the folder writable (chmod u+w) or choose another cache_dir / output_dir"),
+    errno.EPERM: ("the folder is locked (operation not permitted)", "unlock it (e.g. chattr -i) or choose another cache_dir / output_dir"),
 }
 
 def write_error(e:OSError, # raised while writing `path`
                 path) -> OSError: # the file being written
     "`e` as a `WriteError` naming `path` and the fix when the user can fix it (disk full, read-only, locked); other errors unchanged."
-    fix = _WRITE_FIXES.get(e.errno)
-    return e if fix is None or isinstance(e, WriteError) else WriteError(e.errno, f"cannot write {path}: {fix}", str(path))
+    if e.errno not in _WRITE_FIXES or isinstance(e, WriteError): return e
+    problem, fix = _WRITE_FIXES[e.errno]
+    return WriteError(e.errno, f"cannot write {path}: {problem}. Fix: {fix}", str(path))
 
 STALE_TMP_SECONDS = 3600  # another host's (or an older version's) temp file is stale after this long untouched
 _TMP_RE = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9-]*)\.[a-z0-9_]{8}\.tmp$')
@@ -92,9 +93,10 @@ def atomic_write_bytes(path:str|Path, # final file path
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.parent not in _swept:
-            _swept.add(path.parent)
-            for p in stale_temp_files(path.parent): p.unlink(missing_ok=True)
+        folder = os.path.abspath(path.parent)  # a relative folder names another place after a chdir
+        if folder not in _swept:
+            _swept.add(folder)
+            for p in stale_temp_files(folder): p.unlink(missing_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name[:100]}.{os.getpid()}@{_host()}.', suffix='.tmp')
     except OSError as e: raise write_error(e, path) from e
     try:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration, WhisperTokenizer
 
-from .config import atomic_write_bytes
+from .config import atomic_write_bytes, atomic_write_text
 
 # %% auto #0
 __all__ = ['WEIGHT_LIMIT', 'CT2FormatError', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict',
@@ -264,7 +264,8 @@ def check_weights(sd:dict, # name -> float tensor
 
 def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenizer.json, vocabulary.txt
                  weight_files:Sequence[Path]|None=None, # model.bin, or its parts in order (concatenated)
-                 expected_sha256:str|None=None) -> CT2Whisper: # refuse the weights unless their sha256 matches
+                 expected_sha256:str|None=None, # refuse the weights unless their sha256 matches
+                 record:bool=True) -> CT2Whisper: # without `expected_sha256`: check against, or record, `model.bin.sha256` beside the weights
     "Read a CTranslate2 (faster-whisper) Whisper folder and convert it to HuggingFace's config, state dict, generation settings and tokenizer."
     folder = Path(folder)
     weight_files = [Path(p) for p in (weight_files or [folder/'model.bin'])]
@@ -275,6 +276,11 @@ def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenize
     if expected_sha256 and digest != expected_sha256:
         raise CT2FormatError(f"{weight_files[0]}: sha256 {digest[:16]}… does not match the expected {expected_sha256[:16]}…: "
                              "the file is damaged or not the release we know; reinstall it (pip install --force-reinstall ...)")
+    side = weight_files[0].with_name(weight_files[0].name + '.sha256')
+    recorded = (side.read_text().split() or [''])[0] if record and not expected_sha256 and side.exists() else None
+    if recorded is not None and recorded != digest:
+        raise CT2FormatError(f"{weight_files[0]}: sha256 {digest[:16]}… differs from {recorded[:16]}…, recorded in {side.name} when this folder was "
+                             f"first loaded: the file was damaged or replaced since. Fix: re-download or re-convert it; if you replaced it on purpose, delete {side}")
     ct2 = parse_ct2(data, what=str(weight_files[0]))
     ct2_cfg = json.loads((folder/'config.json').read_text())
     vocabulary = (folder/'vocabulary.txt').read_text(encoding='utf-8').split('\n')
@@ -287,4 +293,7 @@ def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenize
     config = _ct2_whisper_config(ct2, generation)
     sd = ct2_to_state_dict(ct2)
     check_weights(sd, f"{weight_files[0]} (sha256 {digest[:16]}…)")
+    if record and not expected_sha256 and recorded is None:
+        try: atomic_write_text(side, f"{digest}  {weight_files[0].name}\n")  # the format of `sha256sum`, so `sha256sum -c` checks it too
+        except OSError: pass  # a read-only folder: the hash is still shown with the model
     return CT2Whisper(config, sd, generation, _ct2_tokenizer(folder, vocabulary), digest)

@@ -113,12 +113,15 @@ _LIST_MAX = 20  # problems listed in one message
 class ManifestError(ValueError):
     "A corpus manifest has bad lines or unusable audio files; the message lists them all and the fix."
 
-def _probe_av(path:Path) -> tuple[float|None, int]:
+def _probe_av(path:Path) -> float|None:
+    "Seconds of audio PyAV finds in `path` (None: unknown length, but a first frame decodes); raises if it is not audio."
     import av
     with av.open(str(path), format='g722' if path.suffix.lower() == '.g722' else None) as c:
         s = c.streams.audio[0]
+        if not (s.codec_context.sample_rate or s.rate): raise ValueError("no sample rate")
         secs = float(s.duration * s.time_base) if s.duration else (c.duration / 1e6 if c.duration else None)
-        return secs, s.codec_context.sample_rate or s.rate
+        if secs is None and next(c.decode(s), None) is None: raise ValueError("no audio frame decodes")
+        return secs
 
 def probe_audio(path:str|Path) -> str|None: # an audio file
     "What makes an audio file unusable, read from its header alone (None: it looks usable)."
@@ -130,7 +133,7 @@ def probe_audio(path:str|Path) -> str|None: # an audio file
         info = sf.info(str(p)); secs = info.frames / info.samplerate
         if info.frames == 0: return "holds no audio samples"
     except Exception as sf_err:
-        try: secs, _ = _probe_av(p)
+        try: secs = _probe_av(p)
         except Exception: return f"not an audio file soundfile or PyAV can read ({str(sf_err).split(':')[-1].strip()[:60]})"
     if secs is not None and secs * SAMPLE_RATE > MAX_SECONDS * SAMPLE_RATE + 1:
         return f"{secs:.1f} s long, over Whisper's {MAX_SECONDS:.0f} s window (cut it into clips with their own transcripts)"
