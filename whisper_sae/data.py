@@ -114,14 +114,12 @@ class ManifestError(ValueError):
     "A corpus manifest has bad lines or unusable audio files; the message lists them all and the fix."
 
 def _probe_av(path:Path) -> float|None:
-    "Seconds of audio PyAV finds in `path` (None: unknown length, but a first frame decodes); raises if it is not audio."
+    "Seconds of audio PyAV finds in `path`'s header (None: not stated); raises if it holds no audio stream with a sample rate."
     import av
     with av.open(str(path), format='g722' if path.suffix.lower() == '.g722' else None) as c:
         s = c.streams.audio[0]
-        if not (s.codec_context.sample_rate or s.rate): raise ValueError("no sample rate")
-        secs = float(s.duration * s.time_base) if s.duration else (c.duration / 1e6 if c.duration else None)
-        if secs is None and next(c.decode(s), None) is None: raise ValueError("no audio frame decodes")
-        return secs
+        if not (s.codec_context.sample_rate or s.rate): raise ValueError("no sample rate")  # e.g. a text file named .flac
+        return float(s.duration * s.time_base) if s.duration else (c.duration / 1e6 if c.duration else None)
 
 def probe_audio(path:str|Path) -> str|None: # an audio file
     "What makes an audio file unusable, read from its header alone (None: it looks usable)."
