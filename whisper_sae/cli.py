@@ -4,11 +4,12 @@
 
 # %% ../nbs/90_cli.ipynb #9dbbc887
 from __future__ import annotations
-import argparse, os, sys
+import argparse, errno, os, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['cmd_transcribe', 'cmd_phases', 'cmd_report', 'cmd_sweep', 'build_parser', 'main']
+__all__ = ['DEBUG_ENV', 'cmd_transcribe', 'cmd_phases', 'cmd_report', 'cmd_sweep', 'error_message', 'check_config',
+           'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def cmd_transcribe(args):
@@ -59,10 +60,56 @@ def cmd_sweep(args):
     if table.exists(): print(table.read_text())
     return 0
 
+# %% ../nbs/90_cli.ipynb #cli0eb02
+DEBUG_ENV = 'WHISPER_SAE_DEBUG'
+_OS_FIXES = {errno.ENOSPC: "free space on that disk, or point cache_dir / output_dir at another one",
+             errno.EDQUOT: "free space, or point cache_dir / output_dir at another disk",
+             errno.EACCES: "check its permissions, or choose another cache_dir / output_dir",
+             errno.EPERM: "it is locked or not yours: unlock it, or choose another cache_dir / output_dir",
+             errno.EROFS: "the file system is read-only: choose another cache_dir / output_dir",
+             errno.ENOENT: "check the path", errno.EISDIR: "give a file, not a folder", errno.ENOTDIR: "check the path"}
+
+def _raised_in(e:BaseException) -> str:
+    "The module whose code raised `e` (the innermost frame of its traceback)."
+    tb = e.__traceback__
+    while tb is not None and tb.tb_next is not None: tb = tb.tb_next
+    return tb.tb_frame.f_globals.get('__name__', '?') if tb is not None else '?'
+
+def _ours(module:str) -> bool: return module.split('.')[0] == 'whisper_sae' or module == __name__
+
+def error_message(e:BaseException) -> str:
+    "One line for `e`: whisper_sae's message as it is, an OS error with its file and a fix, anything else as a bug to report."
+    if isinstance(e, OSError) and e.errno is not None and not type(e).__module__.startswith('whisper_sae'):
+        what = f"{e.strerror or e}" + (f": {e.filename}" if e.filename else '')
+        msg = what + (f". Fix: {_OS_FIXES[e.errno]}" if e.errno in _OS_FIXES else '')
+    elif _ours(type(e).__module__) or _ours(_raised_in(e)):
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    else:
+        msg = (f"unexpected {type(e).__name__} in {_raised_in(e)}: {e}. This is a bug or an input nobody foresaw: "
+               "run again with --debug for the traceback and please report it")
+    return ' '.join(msg.split())
+
+def check_config(path:str) -> 'ExperimentConfig':
+    "Load and validate an experiment YAML importing only `whisper_sae.config`; an empty or comment-only file is refused."
+    import yaml
+    from whisper_sae.config import ConfigError, ExperimentConfig
+    p = Path(path)
+    if p.is_file():
+        try: empty = yaml.safe_load(p.read_text()) is None
+        except yaml.YAMLError: empty = False  # ExperimentConfig.load reports it with its line
+        if empty: raise ConfigError(f"{p} is empty (or only comments): an empty config would run the whole default experiment. "
+                                    "Fix: write the fields you mean, e.g. starting from configs/tiny_default.yaml")
+    return ExperimentConfig.load(p)
+
+# %% ../nbs/90_cli.ipynb #cli0eb03
 def build_parser() -> argparse.ArgumentParser:
+    "The `whisper-sae` argument parser: one subparser per subcommand, `--debug` before or after it."
     p = argparse.ArgumentParser(prog='whisper-sae', description='Sparse dictionaries for OpenAI Whisper.')
+    p.add_argument('--debug', action='store_true', help=f'on an error, show the full traceback (or set {DEBUG_ENV}=1)')
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='on an error, show the full traceback')
     sub = p.add_subparsers(dest='command', required=True)
-    t = sub.add_parser('transcribe', help='transcribe audio files (the first sanity check)')
+    t = sub.add_parser('transcribe', parents=[common], help='transcribe audio files (the first sanity check)')
     t.add_argument('audio', nargs='+', help='audio files (any format soundfile or PyAV reads)')
     t.add_argument('--model', default='bundled:tiny.en', help='hub id, folder, bundled:tiny.en, bundled:base or random:tiny')
     t.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
@@ -72,28 +119,31 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_transcribe)
     for name, text in [('extract', 'capture activations into the store'), ('train', 'extract (cached) and train the dictionary'),
                        ('evaluate', 'extract, train (cached) and evaluate on held-out clips'), ('run', 'all phases (the main job)')]:
-        c = sub.add_parser(name, help=text)
+        c = sub.add_parser(name, parents=[common], help=text)
         c.add_argument('config', help='experiment YAML, e.g. configs/tiny_default.yaml')
         c.add_argument('--quiet', action='store_true', help='no progress bars')
         c.set_defaults(func=cmd_phases)
-    sw = sub.add_parser('sweep', help='run (or resume) a grid / random sweep from a YAML spec')
+    sw = sub.add_parser('sweep', parents=[common], help='run (or resume) a grid / random sweep from a YAML spec')
     sw.add_argument('spec', help='sweep YAML: a base experiment and the config fields to vary (see the sweeps docs)')
     sw.add_argument('--max-runs', type=int, default=None, help='stop after this many new runs (run again to continue)')
     sw.add_argument('--quiet', action='store_true', help='no progress bars')
     sw.set_defaults(func=cmd_sweep)
-    r = sub.add_parser('report', help="print a finished experiment's metrics")
+    r = sub.add_parser('report', parents=[common], help="print a finished experiment's metrics")
     r.add_argument('config')
     r.set_defaults(func=cmd_report)
     return p
 
 def main(argv:list[str]|None=None) -> int:
-    "Entry point of the `whisper-sae` console script."
+    "Entry point of the `whisper-sae` console script: one line on stderr and exit status 1 for any error (the traceback with --debug)."
     args = build_parser().parse_args(argv)
-    from whisper_sae.whisper import ModelNotAvailableError
-    from whisper_sae.ct2 import CT2FormatError
-    from whisper_sae.data import AudioError
-    from whisper_sae.config import ConfigError
-    try: return args.func(args)
-    except (ModelNotAvailableError, CT2FormatError, AudioError, ConfigError, FileNotFoundError, FileExistsError, ValueError) as e:
-        print(f"whisper-sae {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    debug = args.debug or os.environ.get(DEBUG_ENV, '').lower() in ('1', 'true', 'yes')
+    try:
+        if args.command in ('extract', 'train', 'evaluate', 'run', 'report'): check_config(args.config)
+        return args.func(args)
+    except KeyboardInterrupt:
+        print(f"whisper-sae {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if debug: raise
+        print(f"whisper-sae {args.command}: error: {error_message(e)}", file=sys.stderr)
+        return 1

@@ -12,12 +12,12 @@ from typing import Any, NamedTuple, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS', 'N_FRAMES', 'DTYPES',
-           'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES',
-           'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError',
-           'atomic_write_bytes', 'atomic_write_text', 'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash',
-           'ModelConfig', 'DataConfig', 'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig',
-           'EvalConfig', 'ExperimentConfig']
+__all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS',
+           'N_FRAMES', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'DICTIONARY_KINDS',
+           'DEAD_REMEDIES', 'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES',
+           'ConfigError', 'WriteError', 'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text',
+           'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig', 'register_config',
+           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -31,18 +31,84 @@ def _did_you_mean(word:str, options) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 # %% ../nbs/00_config.ipynb #8da77c2f
+import errno, socket, time
+
+class WriteError(OSError):
+    "A file could not be written for a reason the user must fix (disk full, read-only folder); the message names the path and the fix."
+    def __str__(self): return self.strerror or super().__str__()
+
+_WRITE_FIXES = {  # errno -> (what happened, what to do)
+    errno.ENOSPC: ("no space left on the device", "free space there, or point cache_dir / output_dir at a disk with room"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free space, or point cache_dir / output_dir at another disk"),
+    errno.EROFS: ("the file system is read-only", "choose a writable cache_dir / output_dir"),
+    errno.EACCES: ("permission denied", "make the folder writable (chmod u+w) or choose another cache_dir / output_dir"),
+    errno.EPERM: ("the folder is locked (operation not permitted)", "unlock it (e.g. chattr -i) or choose another cache_dir / output_dir"),
+}
+
+def write_error(e:OSError, # raised while writing `path`
+                path) -> OSError: # the file being written
+    "`e` as a `WriteError` naming `path` and the fix when the user can fix it (disk full, read-only, locked); other errors unchanged."
+    if e.errno not in _WRITE_FIXES or isinstance(e, WriteError): return e
+    problem, fix = _WRITE_FIXES[e.errno]
+    return WriteError(e.errno, f"cannot write {path}: {problem}. Fix: {fix}", str(path))
+
+STALE_TMP_SECONDS = 3600  # another host's (or an older version's) temp file is stale after this long untouched
+_TMP_RE = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)@(?P<host>[A-Za-z0-9-]*)\.[a-z0-9_]{8}\.tmp$')
+_LEGACY_TMP_RE = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')  # written before the pid@host tag
+_swept = set()
+
+def _host() -> str: return re.sub(r'[^A-Za-z0-9-]', '-', socket.gethostname())[:40]
+
+def _alive(pid:int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass
+    return True
+
+def stale_temp_files(folder:str|Path) -> list[Path]:
+    "Temp files of `atomic_write_bytes` in `folder` whose writer is gone (a process of this host no longer running; otherwise untouched for an hour)."
+    out, now = [], time.time()
+    for p in Path(folder).glob('.*.tmp'):
+        m = _TMP_RE.match(p.name)
+        if m and m['host'] == _host():
+            if not _alive(int(m['pid'])): out.append(p)
+        elif m or _LEGACY_TMP_RE.match(p.name):
+            try:
+                if now - p.stat().st_mtime > STALE_TMP_SECONDS: out.append(p)
+            except FileNotFoundError: pass
+    return out
+
+def _umask() -> int:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except OSError: pass
+    m = os.umask(0o022); os.umask(m)
+    return m
+
 def atomic_write_bytes(path:str|Path, # final file path
                        data:bytes): # content
-    "Write `data` to `path` through a temp file + rename, so readers never see a partial file."
+    "Write `data` to `path` through a temp file + rename (readers never see a partial file), with the umask's mode."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.path.abspath(path.parent)  # a relative folder names another place after a chdir
+        if folder not in _swept:
+            _swept.add(folder)
+            for p in stale_temp_files(folder): p.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name[:100]}.{os.getpid()}@{_host()}.', suffix='.tmp')
+    except OSError as e: raise write_error(e, path) from e
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data); f.flush(); os.fsync(f.fileno())
+            f.write(data); f.flush()
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
+            os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError): raise write_error(e, path) from e
+        raise
     return path
 
 def atomic_write_text(path:str|Path, text:str):

@@ -13,11 +13,11 @@ import numpy as np
 import torch
 from transformers import GenerationConfig, WhisperConfig, WhisperForConditionalGeneration, WhisperTokenizer
 
-from .config import atomic_write_bytes
+from .config import atomic_write_bytes, atomic_write_text
 
 # %% auto #0
-__all__ = ['CT2FormatError', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict', 'state_dict_to_ct2',
-           'whisper_generation_config', 'CT2Whisper', 'read_ct2_dir']
+__all__ = ['WEIGHT_LIMIT', 'CT2FormatError', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict',
+           'state_dict_to_ct2', 'whisper_generation_config', 'CT2Whisper', 'check_weights', 'read_ct2_dir']
 
 # %% ../nbs/01a_ct2.ipynb #c01a0006
 class CT2FormatError(ValueError):
@@ -246,9 +246,26 @@ class CT2Whisper:
     tokenizer: WhisperTokenizer
     sha256: str  # of the weights (model.bin, or its parts concatenated)
 
+WEIGHT_LIMIT = 1e3  # no float weight of a sound Whisper comes near this (the bundled models' largest is printed below)
+
+def check_weights(sd:dict, # name -> float tensor
+                  what:str, # the file, for messages
+                  limit:float=WEIGHT_LIMIT) -> None: # largest plausible |weight|
+    "Refuse weights holding NaN/Inf or magnitudes above `limit`: damage a format check cannot see."
+    for name, t in sd.items():
+        if not t.is_floating_point(): continue
+        finite = torch.isfinite(t)
+        if not finite.all():
+            raise CT2FormatError(f"{what}: {name} holds {int((~finite).sum())} NaN/Inf value(s): the file is damaged. Fix: re-download or re-convert it")
+        m = float(t.abs().max()) if t.numel() else 0.0
+        if m > limit:
+            raise CT2FormatError(f"{what}: {name} holds a weight of magnitude {m:.3g}, far beyond any Whisper weight (limit {limit:g}): "
+                                 "the file is damaged. Fix: re-download or re-convert it")
+
 def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenizer.json, vocabulary.txt
                  weight_files:Sequence[Path]|None=None, # model.bin, or its parts in order (concatenated)
-                 expected_sha256:str|None=None) -> CT2Whisper: # refuse the weights unless their sha256 matches
+                 expected_sha256:str|None=None, # refuse the weights unless their sha256 matches
+                 record:bool=True) -> CT2Whisper: # without `expected_sha256`: check against, or record, `model.bin.sha256` beside the weights
     "Read a CTranslate2 (faster-whisper) Whisper folder and convert it to HuggingFace's config, state dict, generation settings and tokenizer."
     folder = Path(folder)
     weight_files = [Path(p) for p in (weight_files or [folder/'model.bin'])]
@@ -259,6 +276,11 @@ def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenize
     if expected_sha256 and digest != expected_sha256:
         raise CT2FormatError(f"{weight_files[0]}: sha256 {digest[:16]}… does not match the expected {expected_sha256[:16]}…: "
                              "the file is damaged or not the release we know; reinstall it (pip install --force-reinstall ...)")
+    side = weight_files[0].with_name(weight_files[0].name + '.sha256')
+    recorded = (side.read_text().split() or [''])[0] if record and not expected_sha256 and side.exists() else None
+    if recorded is not None and recorded != digest:
+        raise CT2FormatError(f"{weight_files[0]}: sha256 {digest[:16]}… differs from {recorded[:16]}…, recorded in {side.name} when this folder was "
+                             f"first loaded: the file was damaged or replaced since. Fix: re-download or re-convert it; if you replaced it on purpose, delete {side}")
     ct2 = parse_ct2(data, what=str(weight_files[0]))
     ct2_cfg = json.loads((folder/'config.json').read_text())
     vocabulary = (folder/'vocabulary.txt').read_text(encoding='utf-8').split('\n')
@@ -269,4 +291,9 @@ def read_ct2_dir(folder:str|Path, # folder with model.bin, config.json, tokenize
     generation = whisper_generation_config(vocab, ct2_cfg.get('suppress_ids', []), ct2_cfg.get('suppress_ids_begin', []),
                                            ct2_cfg.get('alignment_heads'), multilingual=n_vocab >= 51865)
     config = _ct2_whisper_config(ct2, generation)
-    return CT2Whisper(config, ct2_to_state_dict(ct2), generation, _ct2_tokenizer(folder, vocabulary), digest)
+    sd = ct2_to_state_dict(ct2)
+    check_weights(sd, f"{weight_files[0]} (sha256 {digest[:16]}…)")
+    if record and not expected_sha256 and recorded is None:
+        try: atomic_write_text(side, f"{digest}  {weight_files[0].name}\n")  # the format of `sha256sum`, so `sha256sum -c` checks it too
+        except OSError: pass  # a read-only folder: the hash is still shown with the model
+    return CT2Whisper(config, sd, generation, _ct2_tokenizer(folder, vocabulary), digest)

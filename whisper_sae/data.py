@@ -14,13 +14,14 @@ import numpy as np
 import soundfile as sf
 
 from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, config_hash
+from .integrity import FileHashes, content_hash
 
 # %% auto #0
-__all__ = ['BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio',
-           'split_windows', 'Utterance', 'read_manifest', 'repo_root', 'speech_fixture', 'dataset_utterances',
-           'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech', 'split_corpus',
-           'offline_corpus_dir', 'offline_corpus', 'load_corpus', 'feature_settings', 'clip_key', 'mel_cache_dir',
-           'mel_cache_file', 'log_mels']
+__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'mel_cache_stats', 'AudioError', 'load_audio',
+           'decode_audio', 'split_windows', 'Utterance', 'ManifestError', 'probe_audio', 'read_manifest', 'repo_root',
+           'speech_fixture', 'dataset_utterances', 'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances',
+           'librispeech', 'split_corpus', 'offline_corpus_dir', 'offline_corpus', 'load_corpus', 'audio_hashes',
+           'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
 
 # %% ../nbs/02_data.ipynb #a010c947
 class AudioError(ValueError):
@@ -105,25 +106,77 @@ class Utterance:
                              "transcripts, or drop it; for audio without transcripts use load_audio + split_windows")
         return x
 
+# %% ../nbs/02_data.ipynb #dat0mf02
+OUTSIDE_ENV = 'WHISPER_SAE_ALLOW_OUTSIDE_CORPUS'
+_LIST_MAX = 20  # problems listed in one message
+
+class ManifestError(ValueError):
+    "A corpus manifest has bad lines or unusable audio files; the message lists them all and the fix."
+
+def _probe_av(path:Path) -> float|None:
+    "Seconds of audio PyAV finds in `path`'s header (None: not stated); raises if it holds no audio stream with a sample rate."
+    import av
+    with av.open(str(path), format='g722' if path.suffix.lower() == '.g722' else None) as c:
+        s = c.streams.audio[0]
+        if not (s.codec_context.sample_rate or s.rate): raise ValueError("no sample rate")  # e.g. a text file named .flac
+        return float(s.duration * s.time_base) if s.duration else (c.duration / 1e6 if c.duration else None)
+
+def probe_audio(path:str|Path) -> str|None: # an audio file
+    "What makes an audio file unusable, read from its header alone (None: it looks usable)."
+    p = Path(path)
+    if not p.exists(): return "not found"
+    if p.is_dir(): return "is a folder, not an audio file"
+    if p.stat().st_size == 0: return "empty file (0 bytes)"
+    try:
+        info = sf.info(str(p)); secs = info.frames / info.samplerate
+        if info.frames == 0: return "holds no audio samples"
+    except Exception as sf_err:
+        try: secs = _probe_av(p)
+        except Exception: return f"not an audio file soundfile or PyAV can read ({str(sf_err).split(':')[-1].strip()[:60]})"
+    if secs is not None and secs * SAMPLE_RATE > MAX_SECONDS * SAMPLE_RATE + 1:
+        return f"{secs:.1f} s long, over Whisper's {MAX_SECONDS:.0f} s window (cut it into clips with their own transcripts)"
+    return None
+
+def _leaves_folder(rel:str) -> bool: return os.path.isabs(rel) or os.path.normpath(rel).split(os.sep)[0] == '..'
+
+def _listed(items:list[str]) -> str:
+    more = f"; and {len(items) - _LIST_MAX} more" if len(items) > _LIST_MAX else ""
+    return '; '.join(items[:_LIST_MAX]) + more
+
 def read_manifest(folder:str|Path, # folder holding manifest.tsv and the audio
-                  source:str|None=None) -> list[Utterance]: # tag for every clip (default: the folder name)
-    "Utterances of a folder's `manifest.tsv` (path, transcript, optional speaker, optional source)."
+                  source:str|None=None, # tag for every clip (default: the folder name)
+                  allow_outside:bool|None=None, # accept paths outside `folder` (None: `$WHISPER_SAE_ALLOW_OUTSIDE_CORPUS`)
+                  probe:bool=True, # probe every audio file's header now
+                  max_clips:int|None=None) -> list[Utterance]: # read (and probe) only the first clips
+    "Utterances of a folder's `manifest.tsv` (path, transcript, optional speaker, optional source), every line and file checked."
     folder = Path(folder)
     manifest = folder/'manifest.tsv'
     if not manifest.exists(): raise FileNotFoundError(f"{manifest} not found: a local corpus is a folder with manifest.tsv (path<TAB>transcript[<TAB>speaker])")
-    utts = []
-    for n, line in enumerate(manifest.read_text(encoding='utf-8').splitlines(), 1):
+    if allow_outside is None: allow_outside = os.environ.get(OUTSIDE_ENV, '').lower() in ('1', 'true', 'yes')
+    try: lines = manifest.read_bytes().decode('utf-8').splitlines()
+    except UnicodeDecodeError as e: raise ManifestError(f"{manifest} is not UTF-8 text ({e}): save it as UTF-8") from None
+    utts, bad, outside, where = [], [], [], {}
+    for n, line in enumerate(lines, 1):
         if not line.strip() or line.startswith('#'): continue
         cols = line.split('\t')
-        if len(cols) < 2 or not cols[1].strip():
-            raise ValueError(f"{manifest}:{n}: missing transcript; each line is path<TAB>transcript[<TAB>speaker]")
-        path = folder/cols[0]
-        if not path.exists(): raise FileNotFoundError(f"{manifest}:{n}: audio file {path} not found")
-        utts.append(Utterance(Path(cols[0]).stem, str(path), cols[1].strip(), cols[3] if len(cols) > 3 else (source or folder.name),
+        if len(cols) < 2 or not cols[1].strip(): bad.append(f"line {n}: missing transcript"); continue
+        if not allow_outside and _leaves_folder(cols[0]): outside.append(f"line {n}: {cols[0]}"); continue
+        utts.append(Utterance(Path(cols[0]).stem, str(folder/cols[0]), cols[1].strip(), cols[3] if len(cols) > 3 else (source or folder.name),
                               cols[2] if len(cols) > 2 else ''))
-    if not utts: raise ValueError(f"{manifest} lists no utterances")
+        where[utts[-1].path] = n
+        if max_clips and len(utts) >= max_clips: break
+    if bad: raise ManifestError(f"{manifest}: {_listed(bad)}. Fix: each line is path<TAB>transcript[<TAB>speaker[<TAB>source]]")
+    if outside:
+        raise ManifestError(f"{manifest}: paths outside the corpus folder {folder} are refused ({_listed(outside)}). Fix: move or link the audio "
+                            f"into {folder}; or, if you trust this manifest, set {OUTSIDE_ENV}=1 (read_manifest(..., allow_outside=True))")
+    if not utts: raise ManifestError(f"{manifest} lists no utterances (it is empty or only comments). Fix: add lines path<TAB>transcript")
     ids = [u.id for u in utts]
-    if len(set(ids)) != len(ids): raise ValueError(f"{manifest}: duplicate clip names {sorted({i for i in ids if ids.count(i) > 1})[:3]}")
+    if len(set(ids)) != len(ids): raise ManifestError(f"{manifest}: duplicate clip names {sorted({i for i in ids if ids.count(i) > 1})[:3]}: rename the files")
+    if probe:
+        problems = [f"line {where[u.path]} {u.path}: {why}" for u in utts if (why := probe_audio(u.path))]
+        if problems:
+            raise ManifestError(f"{manifest}: {len(problems)} of {len(utts)} audio files cannot be used: {_listed(problems)}. "
+                                "Fix: replace these files or remove their lines, then run again")
     return utts
 
 # %% ../nbs/02_data.ipynb #0b438ad7
@@ -279,12 +332,24 @@ def load_corpus(spec:str|DataConfig='fixture', # 'fixture', 'offline', 'librispe
         if not path.is_dir():
             raise CorpusNotAvailableError(f"unknown corpus {spec!r}: use 'fixture', 'offline', 'librispeech:<split>' "
                                           f"(splits: {', '.join(LIBRISPEECH_SPLITS)}) or a folder with manifest.tsv")
-        utts = read_manifest(path)
+        utts = read_manifest(path, max_clips=max_clips)
     return utts[:max_clips] if max_clips else utts
+
+# %% ../nbs/02_data.ipynb #dat0ah04
+def audio_hashes(utts:Sequence[Utterance], # the clips
+                 cache:FileHashes|None=None) -> list[str]: # stat-checked file hash cache (None: hash every file now)
+    "The content hash of each clip's audio (its bytes in memory, or its file through `cache`)."
+    cache = cache if cache is not None else FileHashes()
+    out = []
+    for u in utts:
+        if u.data is not None: out.append(content_hash(u.data)); continue
+        try: out.append(cache(u.path))
+        except FileNotFoundError: raise AudioError(f"audio file {u.path} (clip {u.id}) not found: check the corpus folder") from None
+    return out
 
 # %% ../nbs/02_data.ipynb #42fac2ef
 mel_cache_stats = Counter()
-_MEL_CACHE_FORMAT = 1
+_MEL_CACHE_FORMAT = 2
 
 def feature_settings(fe) -> dict:
     "The settings of a feature extractor that determine its output (JSON-serialisable)."
@@ -309,7 +374,7 @@ def mel_cache_file(u:Utterance, # a clip
                    fe, # a Whisper feature extractor
                    cache_dir:str|Path) -> Path: # root of the cache
     "The cache file of a clip's log-mel under `fe`'s settings."
-    return mel_cache_dir(fe, cache_dir)/f'{config_hash(clip_key(u), n=20)}.npy'
+    return mel_cache_dir(fe, cache_dir)/f'{config_hash(clip_key(u), n=20)}.safetensors'
 
 def _pack_mel(m:np.ndarray) -> np.ndarray:
     differs = np.nonzero((m != m[:, -1:]).any(axis=0))[0]
@@ -322,6 +387,19 @@ def _unpack_mel(p:np.ndarray, frames:int) -> np.ndarray:
     out[:, :p.shape[1]] = p
     out[:, p.shape[1]:] = p[:, -1:]
     return out
+
+def _write_mel(f:Path, m:np.ndarray):
+    from safetensors.numpy import save as np_save
+    p = _pack_mel(m.astype(np.float32))
+    atomic_write_bytes(f, np_save({'mel': p}, metadata={'hash': content_hash(p.tobytes())}))
+
+def _read_mel(f:Path, frames:int) -> np.ndarray:
+    "A cached log-mel, checked against the content hash stored with it."
+    from safetensors import safe_open
+    with safe_open(f, 'np') as g: recorded, p = (g.metadata() or {}).get('hash', ''), g.get_tensor('mel')
+    if not recorded or content_hash(p.tobytes(), recorded.partition(':')[0]) != recorded:
+        raise ValueError("its array does not match the content hash recorded with it")
+    return _unpack_mel(p, frames)
 
 def log_mels(utts:Sequence[Utterance], # clips (each at most 30 s)
              fe, # the model's feature extractor (`LoadedWhisper.feature_extractor`)
@@ -337,8 +415,10 @@ def log_mels(utts:Sequence[Utterance], # clips (each at most 30 s)
         f = mel_cache_file(u, fe, cache_dir) if cache_dir is not None else None
         if f is not None and f.exists():
             try:
-                out[i] = _unpack_mel(np.load(f, allow_pickle=False), frames); mel_cache_stats['hit'] += 1; continue
-            except Exception: pass
+                out[i] = _read_mel(f, frames); mel_cache_stats['hit'] += 1; continue
+            except Exception as e:
+                mel_cache_stats['damaged'] += 1
+                warnings.warn(f"{f}: damaged log-mel cache file ({e}): recomputing it", stacklevel=2)
         todo.append((i, f))
     for s in tqdm(range(0, len(todo), batch_size), disable=not progress, desc='log-mel'):
         chunk = todo[s:s + batch_size]
@@ -346,7 +426,5 @@ def log_mels(utts:Sequence[Utterance], # clips (each at most 30 s)
         for (i, f), m in zip(chunk, feats):
             out[i] = m
             mel_cache_stats['miss'] += 1
-            if f is not None:
-                buf = io.BytesIO(); np.save(buf, _pack_mel(m.astype(np.float32)), allow_pickle=False)
-                atomic_write_bytes(f, buf.getvalue())
+            if f is not None: _write_mel(f, m)
     return out

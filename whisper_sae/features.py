@@ -20,14 +20,15 @@ from tqdm.auto import tqdm
 from .config import atomic_write_bytes, atomic_write_text, config_hash, parse_site, SAMPLE_RATE, SAMPLES_PER_FRAME, FRAME_SECONDS
 from .data import Utterance, load_audio
 from .store import ActivationStore, batch_rows
+from .integrity import content_hash, damaged, read_json, seal
 from .whisper import LoadedWhisper
 from .alignment import Word, align_words, word_context, mark, norm_word
 
 # %% auto #0
 __all__ = ['HIST_EDGES', 'FORMAT', 'FORMAT_VERSION', 'LATENT_TYPES', 'StoreRows', 'ClipRows', 'dictionary_fingerprint',
            'FeatureAccumulator', 'FeatureMismatchError', 'frame_levels', 'clip_audio', 'write_snippet',
-           'compute_features', 'Example', 'LatentFeatures', 'Features', 'load_features', 'example_words',
-           'latent_types', 'latent_type']
+           'compute_features', 'Example', 'LatentFeatures', 'Features', 'replace_words', 'load_features',
+           'example_words', 'latent_types', 'latent_type']
 
 # %% ../nbs/11_features.ipynb #54450a98
 class StoreRows:
@@ -111,7 +112,7 @@ def _select(value, clip, position, n_top:int, min_separation:int) -> np.ndarray:
     return np.array(chosen, dtype=np.int64)
 
 # %% ../nbs/11_features.ipynb #116e1744
-FORMAT, FORMAT_VERSION = 'whisper_sae.features', 1
+FORMAT, FORMAT_VERSION = 'whisper_sae.features', 2  # 2: content hashes
 
 class FeatureMismatchError(ValueError):
     "Features loaded for a dictionary other than the one that computed them."
@@ -146,17 +147,42 @@ def write_snippet(audio:np.ndarray, t:float, path:str|Path, seconds:float=0.5) -
     sf.write(path, audio[a:b], SAMPLE_RATE, subtype='PCM_16')
     return path
 
+def _state_bytes(tensors:dict, meta:dict) -> bytes:
+    "The checkpoint's safetensors bytes, its metadata carrying the content hash of the tensors (`data_hash`)."
+    return st_save(tensors, metadata=meta | {'data_hash': content_hash(st_save(tensors))})
+
+def _load_state(path:Path, key:str) -> tuple[dict, dict]|None:
+    "The checkpoint's (tensors, metadata) if it belongs to `key` (None otherwise); a damaged one is an error naming the fix."
+    fix = f"delete {path} (the pass then starts from the beginning)"
+    raw = path.read_bytes()
+    try:
+        with safe_open(path, 'pt') as f: meta = f.metadata() or {}
+        tensors = st_load(raw)
+    except Exception as e: raise damaged(path, f"is not a readable checkpoint ({e})", fix) from None
+    if meta.get('key') != key: return None
+    if content_hash(st_save(tensors), meta.get('data_hash', ':').partition(':')[0] or None) != meta.get('data_hash'):
+        raise damaged(path, "its tensors do not match the data_hash recorded with them", fix)
+    return tensors, meta
+
+def _checked(path:Path, index:dict, fix:str) -> bytes:
+    "A features file's bytes, checked against the hash `index.json` lists for it."
+    name = path.relative_to(path.parent.parent).as_posix() if path.parent.name == 'top' else path.name
+    if not path.exists(): raise damaged(path, "is missing", fix)
+    raw = path.read_bytes()
+    want = index['files'].get(name)
+    if want is None or content_hash(raw, want.partition(':')[0]) != want:
+        raise damaged(path, "its content does not match the hash in index.json: it was damaged or replaced since it was written", fix)
+    return raw
+
 # %% ../nbs/11_features.ipynb #29edc891
 def _pass_one(src, d, out:Path, key:str, acc:FeatureAccumulator, batch_rows:int, include_padding:bool, clips, progress, fail_after_units):
     "Statistics and candidates over every unit, resuming from `state.safetensors`; returns the rows per unit."
     state_path = out/'state.safetensors'
     unit_rows, start = [], 0
-    if state_path.exists():
-        with safe_open(state_path, 'pt') as f: meta = f.metadata()
-        if meta.get('key') == key:
-            acc.s = st_load(state_path.read_bytes())
-            unit_rows, start = json.loads(meta['unit_rows']), int(meta['next_unit'])
-            if meta.get('clips'): src.clips = json.loads(meta['clips'])
+    if state_path.exists() and (state := _load_state(state_path, key)) is not None:
+        acc.s, meta = state
+        unit_rows, start = json.loads(meta['unit_rows']), int(meta['next_unit'])
+        if meta.get('clips'): src.clips = json.loads(meta['clips'])
     keep_clips = torch.as_tensor(sorted(clips), dtype=torch.int32) if clips is not None else None
     for u in tqdm(range(start, src.n_units), disable=not progress, desc='features'):
         if fail_after_units is not None and u - start >= fail_after_units: raise RuntimeError(f"simulated crash before unit {u}")
@@ -172,7 +198,7 @@ def _pass_one(src, d, out:Path, key:str, acc:FeatureAccumulator, batch_rows:int,
             acc.update(acts, dict(row=rows + first, clip=cols['clip'][rows], position=cols['position'][rows], token=cols['token'][rows]))
         unit_rows.append(n)
         meta = dict(key=key, unit_rows=json.dumps(unit_rows), next_unit=str(u + 1), clips=json.dumps(src.clips) if isinstance(src, ClipRows) else '')
-        atomic_write_bytes(state_path, st_save({k: v.contiguous() for k, v in acc.s.items()}, metadata=meta))
+        atomic_write_bytes(state_path, _state_bytes({k: v.contiguous() for k, v in acc.s.items()}, meta))
     return unit_rows
 
 def _pass_two(src, d, ex_row, ex_clip, ex_pos, ex_lat, radius:int, unit_rows:list, batch_rows:int, progress) -> np.ndarray:
@@ -228,7 +254,7 @@ def compute_features(source, # an ActivationStore (or its folder), or `ClipRows`
                   clips=None if clips is None else sorted(clips), model=str(w.source) if w is not None else None)
     key = config_hash(dict(fingerprint=fp, rows=src.key, params=params))
     if (out/'index.json').exists():
-        idx = json.loads((out/'index.json').read_text())
+        idx = read_json(out/'index.json', f"delete {out} and compute the features again")
         if idx.get('key') == key: return Features(out)
         raise FileExistsError(f"{out} holds features of another dictionary ({idx.get('fingerprint')}, this one is {fp}), rows or settings: "
                               "delete it or choose another folder")
@@ -270,19 +296,21 @@ def compute_features(source, # an ActivationStore (or its folder), or `ClipRows`
     stats = dict(frequency=torch.from_numpy(s['fires'] / n).float(), mean=torch.from_numpy(s['sum'] / n).float(),
                  mean_active=torch.from_numpy(s['sum'] / np.maximum(s['fires'], 1)).float(), max=torch.from_numpy(s['max']),
                  fires=torch.from_numpy(s['fires']), hist=torch.from_numpy(s['hist']).to(torch.int32))
-    atomic_write_bytes(out/'stats.safetensors', st_save(stats))
+    files = {}
+    def write(name, data:bytes): atomic_write_bytes(out/name, data); files[name] = content_hash(data)
+    write('stats.safetensors', st_save(stats))
     (out/'top').mkdir(exist_ok=True)
     for ci, a in enumerate(range(0, F, chunk_size)):
         sl = slice(a, min(F, a + chunk_size))
         t = {c: torch.from_numpy(np.ascontiguousarray(v[sl])) for c, v in top.items()}
         t |= dict(n_examples=torch.from_numpy(n_ex[sl]), trace=torch.from_numpy(traces[sl]).half())
-        atomic_write_bytes(out/'top'/f'{ci:05d}.safetensors', st_save(t))
-    atomic_write_text(out/'words.json', json.dumps(words))
+        write(f'top/{ci:05d}.safetensors', st_save(t))
+    write('words.json', json.dumps(words).encode())
     index = dict(format=FORMAT, format_version=FORMAT_VERSION, key=key, fingerprint=fp, architecture=d.architecture, kind=d.cfg.kind,
                  n_latents=F, in_sites=list(d.in_sites), stream=src.stream, n_rows=int(s['n']), unit_rows=unit_rows,
                  frame_seconds=FRAME_SECONDS, hist_edges=HIST_EDGES.tolist(), chunk_size=chunk_size, n_chunks=math.ceil(F / chunk_size),
-                 params=params, clips=src.clips, seconds=round(time.time() - t0, 2))
-    atomic_write_text(out/'index.json', json.dumps(index, indent=1))
+                 params=params, clips=src.clips, seconds=round(time.time() - t0, 2), files=files)
+    atomic_write_text(out/'index.json', json.dumps(seal(index), indent=1))
     (out/'state.safetensors').unlink(missing_ok=True)
     return Features(out)
 
@@ -331,13 +359,13 @@ class Features:
         if not f.exists():
             hint = " (the pass was interrupted: run compute_features again to resume)" if (self.folder/'state.safetensors').exists() else ""
             raise FileNotFoundError(f"{f} not found: {self.folder} holds no computed features{hint}")
-        self.index = json.loads(f.read_text())
+        self.fix = f"delete {self.folder} and compute the features again (compute_features)"
+        self.index = read_json(f, self.fix, sealed=True)
         if self.index.get('format') != FORMAT: raise ValueError(f"{f} is not a whisper_sae features index")
         self.n_latents, self.clips, self.stream = self.index['n_latents'], self.index['clips'], self.index['stream']
-        self.stats = {k: v.numpy() for k, v in st_load((self.folder/'stats.safetensors').read_bytes()).items()}
+        self.stats = {k: v.numpy() for k, v in st_load(_checked(self.folder/'stats.safetensors', self.index, self.fix)).items()}
         self.hist_edges = np.array(self.index['hist_edges'])
-        wp = self.folder/'words.json'
-        self.words = {int(k): [Word(*x) for x in v] for k, v in json.loads(wp.read_text()).items()} if wp.exists() else {}
+        self.words = {int(k): [Word(*x) for x in v] for k, v in json.loads(_checked(self.folder/'words.json', self.index, self.fix)).items()}
         self._example_words = None
         if dictionary is not None: self.check(dictionary)
     def check(self, d):
@@ -349,7 +377,7 @@ class Features:
     def __len__(self): return self.n_latents
     @functools.lru_cache(maxsize=8)
     def _chunk(self, c:int) -> dict[str, np.ndarray]:
-        return {k: v.numpy() for k, v in st_load((self.folder/'top'/f'{c:05d}.safetensors').read_bytes()).items()}
+        return {k: v.numpy() for k, v in st_load(_checked(self.folder/'top'/f'{c:05d}.safetensors', self.index, self.fix)).items()}
     def _word_time(self, t:float) -> float:
         "The moment whose word an example at `t` falls on: the encoder frame's centre, or just after the decoder token's start."
         return t + FRAME_SECONDS / 2 if self.stream == 'encoder' else t + 1e-3
@@ -378,6 +406,17 @@ class Features:
     def __repr__(self):
         return (f"Features({self.folder}, {self.n_latents} latents of {self.index['architecture']} on {', '.join(self.index['in_sites'])}, "
                 f"{self.index['n_rows']} rows, {int((self.stats['fires'] > 0).sum())} alive)")
+
+def replace_words(folder:str|Path, # written by `compute_features`
+                  words:dict) -> Path: # {clip index: [Word, ...]}, e.g. timings from another aligner
+    "Replace the aligned words of computed features, keeping the hashes in `index.json` true."
+    folder = Path(folder)
+    index = read_json(folder/'index.json', f"delete {folder} and compute the features again", sealed=True)
+    data = json.dumps({str(c): [[x.text, x.start, x.end] for x in ws] for c, ws in words.items()}).encode()
+    atomic_write_bytes(folder/'words.json', data)
+    index['files']['words.json'] = content_hash(data)
+    atomic_write_text(folder/'index.json', json.dumps(seal(index), indent=1))
+    return folder/'words.json'
 
 def load_features(folder:str|Path, dictionary=None) -> Features:
     "Open features saved by `compute_features` (checking the dictionary's fingerprint if given)."

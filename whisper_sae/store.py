@@ -4,25 +4,27 @@
 
 # %% ../nbs/04_store.ipynb #eaf7be80
 from __future__ import annotations
-import hashlib, json, math, os, re, time
+import hashlib, json, math, os, re, struct, sys, time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import safe_open, SafetensorError
 from safetensors.torch import save as st_save
 from tqdm.auto import tqdm
 
 from .config import (atomic_write_bytes, atomic_write_text, config_hash, parse_site, SAMPLE_RATE, MAX_SECONDS,
                                 FRAME_SECONDS, SAMPLES_PER_FRAME, N_FRAMES)
-from .data import Utterance
+from .data import Utterance, audio_hashes
+from .integrity import FileHashes, check_file, content_hash, damaged, read_json, seal
 from .hooks import capture, teacher_forcing_ids
 
 # %% auto #0
-__all__ = ['real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches', 'merge_parts', 'extract_store', 'ActivationStore',
-           'StoreSource']
+__all__ = ['META_COLUMNS', 'real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches', 'merge_parts', 'extract_store',
+           'ActivationStore', 'store_from_columns', 'StoreSource']
 
 # %% ../nbs/04_store.ipynb #e6eea708
 _DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
@@ -100,12 +102,37 @@ def batch_rows(w, # a LoadedWhisper
 # %% ../nbs/04_store.ipynb #0e7b1307
 def _shard_path(folder:Path, stream:str, i:int) -> Path: return folder/'shards'/f'{stream}-{i:05d}.safetensors'
 
+@contextmanager
+def _open_shard(path:Path, fix:str):
+    "`safe_open` of a shard; an unreadable file (truncated, bad header) is a `DamagedFileError` naming it and `fix`."
+    try:
+        with safe_open(path, 'pt') as f: yield f
+    except FileNotFoundError: raise damaged(path, "is missing", fix) from None
+    except SafetensorError as e: raise damaged(path, f"is not a readable safetensors shard ({e})", fix) from None
+
+def _shard_bytes(tensors:dict, meta:dict) -> bytes:
+    "A shard's safetensors bytes: its metadata (one sorted JSON string, so equal shards are equal bytes) carries the hash of its data section."
+    first = st_save(tensors)
+    n = struct.unpack('<Q', first[:8])[0]
+    meta = meta | {'data_hash': content_hash(memoryview(first)[8 + n:])}
+    return st_save(tensors, metadata={'shard': json.dumps(meta, sort_keys=True)})
+
+def _read_shard_meta(path:Path, fix:str) -> dict:
+    "A shard's metadata, its data checked against its `data_hash`, plus `hash`: the content hash of the whole file."
+    with _open_shard(path, fix) as f: text = (f.metadata() or {}).get('shard', '{}')
+    try: meta = json.loads(text)
+    except ValueError: raise damaged(path, "has a damaged header (its metadata is not JSON)", fix) from None
+    raw = path.read_bytes()
+    want, n = meta.pop('data_hash', ''), struct.unpack('<Q', raw[:8])[0]
+    if not want or content_hash(memoryview(raw)[8 + n:], want.partition(':')[0]) != want:
+        raise damaged(path, "its data does not match the data_hash in its header: it was damaged since it was written", fix)
+    return meta | {'hash': content_hash(raw)}
+
 def _existing_shards(folder:Path, stream:str) -> list[dict]:
-    "Metadata of the complete shards of a stream, in order, stopping at the first gap."
+    "Metadata of the complete shards of a stream, in order, stopping at the first gap; each one's data is checked."
     out, i = [], 0
     while (p := _shard_path(folder, stream, i)).exists():
-        with safe_open(p, 'pt') as f: meta = f.metadata()
-        out.append({k: json.loads(v) for k, v in meta.items()})
+        out.append(_read_shard_meta(p, f"delete {p} and run the extraction again (it resumes from the shard before it)"))
         i += 1
     return out
 
@@ -114,7 +141,7 @@ class _ShardWriter:
     def __init__(self, folder, stream, shard_frames, index, skip_batch, skip_rows):
         self.folder, self.stream, self.n, self.index = folder, stream, shard_frames, index
         self.skip_batch, self.skip_rows = skip_batch, skip_rows
-        self.buf, self.rows, self.counts = {}, 0, []
+        self.buf, self.rows, self.counts, self.hashes = {}, 0, [], []
     def add(self, batch_idx:int, cols:dict):
         "Append one batch's rows, skipping those a resumed run has already written."
         if batch_idx < self.skip_batch: return
@@ -129,8 +156,9 @@ class _ShardWriter:
         if not self.buf: return
         tensors = {k: torch.cat(v).contiguous() for k, v in self.buf.items()}
         meta = {'start_batch': self.start_at[0], 'start_row': self.start_at[1], 'next_batch': next_at[0], 'next_row': next_at[1], 'rows': self.rows}
-        atomic_write_bytes(_shard_path(self.folder, self.stream, self.index), st_save(tensors, metadata={k: json.dumps(v) for k, v in meta.items()}))
-        self.counts.append(self.rows)
+        data = _shard_bytes(tensors, meta)
+        atomic_write_bytes(_shard_path(self.folder, self.stream, self.index), data)
+        self.counts.append(self.rows); self.hashes.append(content_hash(data))
         self.index += 1; self.buf, self.rows = {}, 0
 
 # %% ../nbs/04_store.ipynb #da4a6929
@@ -150,15 +178,23 @@ def _worlds_seen(folder:Path) -> set[int]:
         if m: out.add(int(m.group(1) or 1))
     return out
 
-def _write_manifest(folder:Path, key:str, params:dict, streams:dict, shards:dict, rows:dict, clip_table:list, extraction:dict):
+def _write_manifest(folder:Path, key:str, params:dict, streams:dict, shards:dict, rows:dict, hashes:dict, clip_table:list, extraction:dict):
     dims = {}
     for stream, ss in streams.items():
-        with safe_open(folder/'shards'/shards[stream][0], 'pt') as f:
+        first = folder/'shards'/shards[stream][0]
+        with _open_shard(first, f"delete {folder} and run the extraction again") as f:
             for s in ss: dims[s] = f.get_slice(s).get_shape()[1]
-    manifest = dict(format=1, key=key, model=params['model'], sites=params['sites'], dims=dims, dtype=params['store_dtype'],
-                    streams={st: dict(sites=ss, shards=shards[st], rows=rows[st]) for st, ss in streams.items()},
+    manifest = dict(format=2, key=key, model=params['model'], sites=params['sites'], dims=dims, dtype=params['store_dtype'],
+                    streams={st: dict(sites=ss, shards=shards[st], rows=rows[st], hashes=hashes[st]) for st, ss in streams.items()},
                     clips=clip_table, params=params, extraction=extraction)
-    atomic_write_text(folder/'manifest.json', json.dumps(manifest, indent=1))
+    atomic_write_text(folder/'manifest.json', json.dumps(seal(manifest), indent=1))
+
+def _say(msg:str): print(f"[whisper-sae] {msg}", file=sys.stderr, flush=True)
+
+def _clear_store(folder:Path):
+    "Remove a stale extraction's files (the manifest first, so a crash half-way never leaves a complete-looking store)."
+    for p in [folder/'manifest.json', *(folder/'shards').glob('*.safetensors'), *(folder/'parts').glob('*.json')]: p.unlink(missing_ok=True)
+    (folder/'extract.json').unlink(missing_ok=True)
 
 def _layout(rank, world_size, wait):
     "Rank, world size, whether to wait for the other ranks and whether they came from the environment alone."
@@ -189,10 +225,11 @@ def merge_parts(folder:str|Path) -> 'ActivationStore|None':
     "Write `manifest.json` from every rank's part once all are done; the store, or None while a part is missing."
     folder = Path(folder)
     if (folder/'manifest.json').exists(): return ActivationStore(folder)
-    started = json.loads((folder/'extract.json').read_text())
+    fix = f"delete {folder} and run every rank's extraction again"
+    started = read_json(folder/'extract.json', fix)
     files = sorted((folder/'parts').glob('rank*of*.json'))
     if not files: return None
-    parts = [json.loads(f.read_text()) for f in files]
+    parts = [read_json(f, fix, sealed=True) for f in files]
     n = parts[0]['world_size']
     if sorted(p['rank'] for p in parts if p['world_size'] == n) != list(range(n)) or len(parts) != n: return None
     if any(p['key'] != started['key'] for p in parts):
@@ -201,9 +238,10 @@ def merge_parts(folder:str|Path) -> 'ActivationStore|None':
     streams = _streams(started['params']['sites'])
     shards = {st: [s for p in parts for s in p['streams'][st]['shards']] for st in streams}
     rows = {st: [r for p in parts for r in p['streams'][st]['rows']] for st in streams}
+    hashes = {st: [h for p in parts for h in p['streams'][st]['hashes']] for st in streams}
     clip_table = [c for p in parts for c in p['clips']]
     secs, n_real = max(p['seconds'] for p in parts), sum(p['real_frames'] for p in parts)
-    _write_manifest(folder, started['key'], started['params'], streams, shards, rows, clip_table,
+    _write_manifest(folder, started['key'], started['params'], streams, shards, rows, hashes, clip_table,
                     dict(seconds=secs, real_frames=n_real, real_frames_per_s=n_real / max(secs, 1e-9), world_size=n,
                          rank_seconds=[p['seconds'] for p in parts]))
     return ActivationStore(folder)
@@ -216,6 +254,7 @@ def extract_store(w, # a LoadedWhisper
                   store_dtype:str='float16', shard_frames:int=65536, seed:int=0,
                   language:str|None=None, # for multilingual models' teacher forcing
                   progress:bool=True, fail_after_batches:int|None=None,
+                  hash_cache:str|Path|None=None, # where audio content hashes are cached between runs (default: in `folder`)
                   rank:int|None=None, # this process's share of the batches (None: torch.distributed's rank, else $RANK, else 0)
                   world_size:int|None=None, # processes sharing the extraction (None: torch.distributed's, else $WORLD_SIZE, else 1)
                   wait:bool|None=None) -> 'ActivationStore|None': # several processes: wait for all parts (None: when torch.distributed is initialised)
@@ -227,21 +266,33 @@ def extract_store(w, # a LoadedWhisper
     if not 0 <= rank < world_size: raise ValueError(f"rank {rank} is outside 0..{world_size - 1}: pass a rank below world_size")
     for s in sites: parse_site(s)
     streams = _streams(sites)
+    hashes = FileHashes(hash_cache if hash_cache is not None else folder/'audio_hashes.json')
+    audio = audio_hashes(utterances, hashes)
+    hashes.save()
     params = dict(sites=list(sites), margin_frames=margin_frames, padding_sample=padding_sample, batch_clips=batch_clips,
                   store_dtype=store_dtype, shard_frames=shard_frames, seed=seed, language=language, model=str(w.source),
-                  clips=hashlib.sha256('\n'.join(f'{u.id}\t{u.path}\t{u.text}' for u in utterances).encode()).hexdigest())
+                  clips=hashlib.sha256('\n'.join(f'{u.id}\t{u.path}\t{u.text}' for u in utterances).encode()).hexdigest(),
+                  audio=content_hash('\n'.join(audio).encode()))
     key = config_hash(params)
     (folder/'shards').mkdir(parents=True, exist_ok=True)
     started = folder/'extract.json'
-    if started.exists() and json.loads(started.read_text())['key'] != key:
-        raise FileExistsError(f"{folder} holds a different extraction (other model, sites, clips or settings): delete it or choose another folder")
+    prev = read_json(started, f"delete {folder} and run the extraction again") if started.exists() else None
+    if prev is not None and prev.get('key') != key:
+        if {k: v for k, v in prev.get('params', {}).items() if k != 'audio'} != {k: v for k, v in params.items() if k != 'audio'}:
+            raise FileExistsError(f"{folder} holds a different extraction (other model, sites, clips or settings): delete it or choose another folder")
+        changed = [u.id for u, a, b in zip(utterances, audio, prev.get('audio') or [None] * len(audio)) if a != b]
+        why = (f"the audio of {len(changed)} clip(s) changed since it was extracted ({', '.join(changed[:5])}{', ...' if len(changed) > 5 else ''})"
+               if prev.get('audio') else "it was extracted without audio content hashes (by an older version)")
+        if world_size > 1: raise FileExistsError(f"{folder}: {why}: delete {folder} and run every rank's extraction again")
+        _say(f"activation store {folder}: {why}: extracting again")
+        _clear_store(folder)
     if (folder/'manifest.json').exists(): return ActivationStore(folder)
     other = _worlds_seen(folder) - {world_size}
     if other:
         raise FileExistsError(f"{folder} holds shards of an extraction by {', '.join(map(str, sorted(other)))} process(es): re-run with "
                               f"that world_size to finish it, or delete {folder} to start over with {world_size}")
     if world_size > 1 and _part_path(folder, rank, world_size).exists(): return _finish(folder, rank, wait, strict)
-    if not started.exists(): atomic_write_text(started, json.dumps({'key': key, 'params': params}, indent=1))
+    if not started.exists(): atomic_write_text(started, json.dumps(seal({'key': key, 'params': params, 'audio': audio}), indent=1))
     for st in streams:
         for tmp in (folder/'shards').glob(f'.{_tag(st, rank, world_size)}-*.tmp'): tmp.unlink()
     dtype = _DTYPES[store_dtype]
@@ -253,7 +304,7 @@ def extract_store(w, # a LoadedWhisper
         done = _existing_shards(folder, tag)
         nb, nr = (done[-1]['next_batch'], done[-1]['next_row']) if done else (mine.start, 0)
         writers[stream] = _ShardWriter(folder, tag, shard_frames, len(done), nb, nr)
-        writers[stream].counts = [d['rows'] for d in done]
+        writers[stream].counts, writers[stream].hashes = [d['rows'] for d in done], [d['hash'] for d in done]
     first_batch = min(wr.skip_batch for wr in writers.values())
     clip_table = {}
     t0, n_real = time.time(), 0
@@ -264,7 +315,8 @@ def extract_store(w, # a LoadedWhisper
             if len(a) > MAX_SECONDS * SAMPLE_RATE:
                 raise ValueError(f"clip {utterances[i].id} is {len(a)/SAMPLE_RATE:.1f} s: Whisper reads 30 s windows; split long clips first (whisper_sae.data)")
             u = utterances[i]
-            clip_table[i] = dict(id=u.id, path=str(u.path), text=u.text, source=u.source, speaker=u.speaker, n_samples=len(a), seconds=len(a) / SAMPLE_RATE)
+            clip_table[i] = dict(id=u.id, path=str(u.path), text=u.text, source=u.source, speaker=u.speaker, n_samples=len(a),
+                                 seconds=len(a) / SAMPLE_RATE, audio=audio[i])
         if b < first_batch: continue
         if fail_after_batches is not None and b - first_batch >= fail_after_batches: raise RuntimeError(f"simulated crash before batch {b}")
         n_real += sum(real_frames(len(a)) for a in audios)
@@ -275,34 +327,64 @@ def extract_store(w, # a LoadedWhisper
     shards = {st: [_shard_path(folder, wr.stream, i).name for i in range(len(wr.counts))] for st, wr in writers.items()}
     table = [clip_table[i] for i in sorted(clip_table)]
     if world_size == 1:
-        _write_manifest(folder, key, params, streams, shards, {st: wr.counts for st, wr in writers.items()}, table,
+        _write_manifest(folder, key, params, streams, shards, {st: wr.counts for st, wr in writers.items()},
+                        {st: wr.hashes for st, wr in writers.items()}, table,
                         dict(seconds=elapsed, real_frames=n_real, real_frames_per_s=n_real / max(elapsed, 1e-9)))
         return ActivationStore(folder)
     part = dict(key=key, rank=rank, world_size=world_size, batches=[mine.start, mine.stop], clips=table, seconds=elapsed, real_frames=n_real,
-                streams={st: dict(shards=shards[st], rows=writers[st].counts) for st in streams})
-    atomic_write_text(_part_path(folder, rank, world_size), json.dumps(part, indent=1))
+                streams={st: dict(shards=shards[st], rows=writers[st].counts, hashes=writers[st].hashes) for st in streams})
+    atomic_write_text(_part_path(folder, rank, world_size), json.dumps(seal(part), indent=1))
     return _finish(folder, rank, wait, strict)
 
 # %% ../nbs/04_store.ipynb #db6014a9
+_verified = set()  # (path, size, mtime_ns, hash) of the shards this process has checked
+
 class ActivationStore:
-    "A complete activation store on disk."
-    def __init__(self, folder:str|Path):
-        self.folder = Path(folder)
+    "A complete activation store on disk; its manifest is checked when opened, each shard the first time it is read."
+    def __init__(self, folder:str|Path, # the store folder
+                 verify:bool=True): # check each shard's content hash the first time this process reads it
+        self.folder, self.verify = Path(folder), verify
         mf = self.folder/'manifest.json'
         if not mf.exists():
             hint = " (extraction was interrupted: run it again to resume)" if (self.folder/'extract.json').exists() else ""
             raise FileNotFoundError(f"{mf} not found: {self.folder} is not a complete activation store{hint}")
-        self.manifest = json.loads(mf.read_text())
-        self.sites, self.dims, self.clips = self.manifest['sites'], self.manifest['dims'], self.manifest['clips']
-        self.streams = self.manifest['streams']
+        self.fix = f"delete {self.folder} and run the extract phase again"
+        self.manifest = read_json(mf, self.fix, sealed=True)
+        try:
+            self.sites, self.dims, self.clips = self.manifest['sites'], self.manifest['dims'], self.manifest['clips']
+            self.streams = self.manifest['streams']
+            if any(len(info['hashes']) != len(info['shards']) for info in self.streams.values()): raise KeyError('hashes')
+        except (KeyError, TypeError, AttributeError): raise damaged(mf, "lacks the fields of an activation store manifest", self.fix) from None
+    def shard_path(self, stream:str, i:int) -> Path: return self.folder/'shards'/self.streams[stream]['shards'][i]
+    def _shard_fix(self, path:Path) -> str:
+        if self.manifest.get('extraction', {}).get('world_size', 1) > 1: return self.fix
+        return f"delete {path} and {self.folder/'manifest.json'}, then run the extract phase again (it redoes that shard and the ones after it)"
+    def check_shard(self, stream:str, i:int):
+        "Verify shard `i` of `stream` against the manifest's hash (once per process while the file is unchanged)."
+        path, want = self.shard_path(stream, i), self.streams[stream]['hashes'][i]
+        try: st = path.stat()
+        except FileNotFoundError: raise damaged(path, "is missing", self._shard_fix(path)) from None
+        key = (str(path), st.st_size, st.st_mtime_ns, want)
+        if key not in _verified:
+            check_file(path, want, self._shard_fix(path))
+            _verified.add(key)
+    def check(self) -> int:
+        "Verify every shard now; the bytes checked."
+        for st, info in self.streams.items():
+            for i in range(len(info['shards'])): self.check_shard(st, i)
+        return sum(self.shard_path(st, i).stat().st_size for st, info in self.streams.items() for i in range(len(info['shards'])))
     def stream_of(self, site:str) -> str:
         for st, info in self.streams.items():
             if site in info['sites']: return st
         raise KeyError(f"site {site!r} is not in this store (it holds {', '.join(self.sites)}): extract it first")
     def n_rows(self, stream:str='encoder') -> int: return sum(self.streams[stream]['rows'])
     def shard(self, stream:str, i:int, columns:Sequence[str]) -> dict[str, torch.Tensor]:
-        "Some columns of one shard (memory-mapped read)."
-        with safe_open(self.folder/'shards'/self.streams[stream]['shards'][i], 'pt') as f:
+        "Some columns of one shard (memory-mapped read; the shard is verified first, see `check_shard`)."
+        path = self.shard_path(stream, i)
+        if self.verify: self.check_shard(stream, i)
+        with _open_shard(path, self._shard_fix(path)) as f:
+            missing = [c for c in columns if c not in f.keys()]
+            if missing: raise KeyError(f"{path} has no column(s) {missing}: it holds {sorted(f.keys())}")
             return {c: f.get_tensor(c) for c in columns}
     def read(self, columns:Sequence[str], # sites and/or metadata columns ('clip', 'position', 'time', 'is_padding', 'token')
              stream:str|None=None) -> dict[str, torch.Tensor]:
@@ -320,6 +402,30 @@ class ActivationStore:
         return StoreSource(self, sites, batch_size, seed, shuffle_buffer, clips, include_padding)
     def __repr__(self):
         return f"ActivationStore({self.folder}, sites={self.sites}, rows={ {s: self.n_rows(s) for s in self.streams} }, dtype={self.manifest['dtype']})"
+
+# %% ../nbs/04_store.ipynb #sto0fc02
+META_COLUMNS = ('clip', 'position', 'time', 'is_padding', 'token')
+
+def store_from_columns(folder:str|Path, # the store folder (created)
+                       columns:dict, # {stream: {column: tensor}}: its sites plus 'clip' and 'position' (the other metadata default)
+                       clips:list[dict], # the clip table: one dict per clip, at least its 'id'
+                       shard_frames:int=65536, # rows per shard
+                       model:str='synthetic') -> 'ActivationStore': # what the manifest names as the model
+    "A complete, verified store in `extract_store`'s layout from columns held in memory."
+    folder = Path(folder)
+    streams, shards, rows, hashes, dtypes = {}, {}, {}, {}, set()
+    for st, cols in columns.items():
+        n = len(cols['clip'])
+        cols = dict(time=(cols['position'].float() * FRAME_SECONDS if st == 'encoder' else torch.full((n,), float('nan'))),
+                    is_padding=torch.zeros(n, dtype=torch.uint8), token=torch.full((n,), -1, dtype=torch.int32)) | dict(cols)
+        streams[st] = [c for c in cols if c not in META_COLUMNS]
+        for s in streams[st]: parse_site(s); dtypes.add(str(cols[s].dtype).removeprefix('torch.'))
+        wr = _ShardWriter(folder, st, shard_frames, 0, 0, 0)
+        wr.add(0, {k: v.contiguous() for k, v in cols.items()}); wr.flush(next_at=(1, 0))
+        shards[st], rows[st], hashes[st] = [_shard_path(folder, st, i).name for i in range(len(wr.counts))], wr.counts, wr.hashes
+    params = dict(model=model, sites=[s for ss in streams.values() for s in ss], store_dtype=dtypes.pop() if len(dtypes) == 1 else 'mixed')
+    _write_manifest(folder, config_hash(hashes), params, streams, shards, rows, hashes, clips, {})
+    return ActivationStore(folder)
 
 # %% ../nbs/04_store.ipynb #7192714f
 class StoreSource:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_whisper.ipynb #91e5e7ea
 from __future__ import annotations
-import functools, importlib.util, json, os, re
+import functools, hashlib, importlib.util, json, os, re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -17,7 +17,7 @@ from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtract
 from transformers.utils import logging as hf_logging
 
 from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS
-from .ct2 import CT2FormatError, read_ct2_dir, whisper_generation_config
+from .ct2 import CT2FormatError, check_weights, read_ct2_dir, whisper_generation_config
 
 # %% auto #0
 __all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailableError', 'ModelSource', 'LoadedWhisper',
@@ -192,12 +192,25 @@ def _load_hub(spec:str, dtype:str, attn:str) -> LoadedWhisper:
     raise ModelNotAvailableError(f"could not load {spec!r} from the HuggingFace hub or its local cache ({why}). "
                                  f"If this machine is offline, use one of the {OFFLINE_ALTERNATIVES}")
 
+def _weights_sha256(files:Sequence[Path]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        with open(f, 'rb') as fh:
+            while chunk := fh.read(1 << 22): h.update(chunk)
+    return h.hexdigest()
+
 def _load_folder(folder:Path, spec:str, dtype:str, attn:str) -> LoadedWhisper:
     if (folder/'model.bin').exists(): return load_ct2_dir(folder, dtype, attn)
     cfg = folder/'config.json'
     if cfg.exists() and json.loads(cfg.read_text()).get('model_type') == 'whisper':
-        model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=_TORCH_DTYPES[dtype], attn_implementation=attn)
-        return LoadedWhisper(model.eval(), WhisperProcessor.from_pretrained(folder), ModelSource('hf_dir', spec, str(folder)))
+        files = sorted(folder.glob('*.safetensors')) or sorted(folder.glob('pytorch_model*.bin'))
+        digest = _weights_sha256(files)
+        try: model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=_TORCH_DTYPES[dtype], attn_implementation=attn)
+        except Exception as e:
+            raise ModelNotAvailableError(f"cannot load the HuggingFace Whisper in {folder} ({type(e).__name__}: {str(e)[:200]}): "
+                                         "its files are incomplete or damaged. Fix: download or save the model again") from None
+        check_weights(model.state_dict(), f"{folder} (weights sha256 {digest[:16]}…)")
+        return LoadedWhisper(model.eval(), WhisperProcessor.from_pretrained(folder), ModelSource('hf_dir', spec, str(folder), digest))
     raise ModelNotAvailableError(f"folder {folder} holds neither a HuggingFace Whisper (config.json with model_type 'whisper' + weights) "
                                  "nor a CTranslate2 Whisper (model.bin + config.json + tokenizer.json + vocabulary.txt)")
 
