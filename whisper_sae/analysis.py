@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 
 from .whisper import LoadedWhisper, log_mel
 from .hooks import capture, teacher_forcing_ids, TeacherForcing
-from .store import real_frames, N_FRAMES
+from .config import SAMPLE_RATE, MAX_SECONDS, FRAME_SECONDS, N_FRAMES
+from .store import real_frames
 
 # %% auto #0
 __all__ = ['LATENT_TYPES', 'Attention', 'attention_weights', 'encoder_attention_stats', 'spearman', 'cross_attention_alignment',
@@ -134,20 +135,20 @@ def alignment_shift(w:LoadedWhisper, # loaded with attn_implementation='eager'
     "(layers, heads): mean move of each cross-attention head's argmax frame when the audio is delayed, in units of the delay."
     if shift_s <= 0: raise ValueError(f"shift_s={shift_s}: use a positive delay, e.g. 1.0")
     _check_eager(w.model)
-    pad = np.zeros(int(round(shift_s * 16000)), np.float32)
+    pad = np.zeros(int(round(shift_s * SAMPLE_RATE)), np.float32)
     tot, n = 0.0, 0
     for a0 in tqdm(range(0, len(utterances), batch_clips), disable=not progress, desc='shift'):
         batch = utterances[a0:a0 + batch_clips]
         audios = [u.load() for u in batch]
         shifted = [np.concatenate([pad, x]) for x in audios]
-        if max(len(x) for x in shifted) > N_FRAMES * 320: raise ValueError("a clip plus the shift exceeds 30 s: use shorter clips or a smaller shift")
+        if max(len(x) for x in shifted) > MAX_SECONDS * SAMPLE_RATE: raise ValueError("a clip plus the shift exceeds 30 s: use shorter clips or a smaller shift")
         tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language)
         text = tf.attention_mask.bool() & (torch.arange(tf.input_ids.shape[1]) >= tf.n_prompt)
         ca, cb = attention_weights(w, log_mel(w, audios), tf).cross, attention_weights(w, log_mel(w, shifted), tf).cross
         na, nb = [real_frames(len(x)) for x in audios], [real_frames(len(x)) for x in shifted]
         per = [path_shift(ca[l], cb[l], na, nb, text) for l in range(ca.shape[0])]
         tot = tot + torch.stack([p[0] for p in per]); n += per[0][1]
-    return (tot / n / (shift_s / 0.02)).float().numpy()
+    return (tot / n / (shift_s / FRAME_SECONDS)).float().numpy()
 
 # %% ../nbs/20_analysis.ipynb #380d68d4
 def decoder_attention_stats(attn:torch.Tensor, # (batch, heads, T, T) one layer's decoder self-attention

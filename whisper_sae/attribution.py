@@ -24,12 +24,6 @@ __all__ = ['check_pair', 'Decomposed', 'decomposed_forward', 'LatentGraph', 'cro
            'edges_figure', 'graph_json', 'save_graph']
 
 # %% ../nbs/17_attribution.ipynb #0b21c9f7
-_KIND_ORDER = {'resid_pre': 0, 'attn_out': 1, 'mlp_in': 2, 'mlp_out': 3, 'resid_post': 4}
-
-def _rank(site:str) -> int:
-    p = parse_site(site)
-    return 10**6 if p.kind == 'ln_post' else p.layer * 10 + _KIND_ORDER[p.kind]
-
 def check_pair(up, down):
     "Fail, naming the fix, unless `up` writes an encoder site that comes before the one `down` reads."
     if up.crosscoder or down.crosscoder:
@@ -37,7 +31,7 @@ def check_pair(up, down):
     sites = [*up.in_sites, *up.out_sites, *down.in_sites]
     if any(parse_site(s).stack != 'encoder' for s in sites):
         raise ValueError(f"cross-layer attribution runs on encoder sites only (got {sites}): decoder sites need teacher forcing, not supported yet")
-    if _rank(down.in_sites[0]) <= _rank(up.out_sites[0]):
+    if parse_site(down.in_sites[0]).order <= parse_site(up.out_sites[0]).order:
         raise ValueError(f"the downstream dictionary reads {down.in_sites[0]}, which does not come after {up.out_sites[0]} "
                          "(where the upstream dictionary writes): swap them, or pick a later downstream site")
 

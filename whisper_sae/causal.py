@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .config import parse_site
+from .config import parse_site, FRAME_SECONDS
 from .data import Utterance
 from .hooks import hooked, teacher_forcing_ids
 from .evaluation import real_frame_mask
@@ -88,7 +88,7 @@ class ClipResults:
 def _window_mask(audio_lengths, window:tuple[float, float]|None):
     m = real_frame_mask(audio_lengths)
     if window is not None:
-        t = torch.arange(m.shape[1]) * 0.02
+        t = torch.arange(m.shape[1]) * FRAME_SECONDS
         m &= ((t >= window[0]) & (t < window[1]))[None]
     return m
 
@@ -216,7 +216,7 @@ def causal_trace(w:LoadedWhisper, utt:Utterance, # the clean clip and its transc
             def patch(x, s=s, t0=t0):
                 y = x.clone(); y[:, t0:t0 + window_frames] = acts[s][:, t0:t0 + window_frames]; return y
             restored[l, j] = (ce_corrupt - ce(feats_x, {s: patch})) / (ce_corrupt - ce_clean) if ce_corrupt != ce_clean else float('nan')
-    return dict(restored=restored, layers=list(range(n_layers)), window_starts_s=[t * 0.02 for t in starts], ce_clean=ce_clean, ce_corrupt=ce_corrupt)
+    return dict(restored=restored, layers=list(range(n_layers)), window_starts_s=[t * FRAME_SECONDS for t in starts], ce_clean=ce_clean, ce_corrupt=ce_corrupt)
 
 def trace_heatmap(trace:dict, title:str='Causal tracing: fraction of clean CE restored'):
     "Plotly heatmap of `causal_trace` output (layers x time)."

@@ -12,9 +12,10 @@ from typing import Any, NamedTuple, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['SITE_KINDS', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'ARCHITECTURES', 'DICTIONARY_KINDS',
+__all__ = ['SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS', 'N_FRAMES', 'DTYPES',
+           'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'ARCHITECTURES', 'DICTIONARY_KINDS',
            'DEAD_REMEDIES', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'atomic_write_bytes',
-           'atomic_write_text', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig',
+           'atomic_write_text', 'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig',
            'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
@@ -48,26 +49,52 @@ def atomic_write_text(path:str|Path, text:str):
     return atomic_write_bytes(path, text.encode('utf-8'))
 
 # %% ../nbs/00_config.ipynb #6dddc256
-SITE_KINDS = ('resid_pre', 'resid_post', 'attn_out', 'mlp_in', 'mlp_out')
+class SiteKind(NamedTuple):
+    "One kind of site: where it lives on a Whisper block and where it comes in the block's computation."
+    module: str  # attribute path from the block to the module ('' = the block itself)
+    side: str  # 'input' or 'output': which of the module's tensors the site is
+    order: int  # position in the block's computation (later sites read earlier ones)
+    what: str  # one line for people
+
+SITE_KINDS = {
+    'resid_pre': SiteKind('', 'input', 0, 'residual stream entering the block'),
+    'attn_out': SiteKind('self_attn', 'output', 1, 'self-attention output added to the residual'),
+    'mlp_in': SiteKind('final_layer_norm', 'output', 2, "the MLP's input (after its layer norm)"),
+    'mlp_out': SiteKind('fc2', 'output', 3, "the MLP's output added to the residual"),
+    'resid_post': SiteKind('', 'output', 4, 'residual stream leaving the block'),
+}
+STACK_SITES = {'encoder.ln_post': ('encoder', 'layer_norm', 'output')}  # sites on a whole stack, not a block: name -> (stack, module, side)
 _SITE_RE = re.compile(r'^(encoder|decoder)\.blocks\.(\d+)\.([a-z_]+)$')
 
 class Site(NamedTuple):
     "A parsed site name."
     stack: str  # 'encoder' or 'decoder'
-    layer: int|None  # block index, None for `encoder.ln_post`
-    kind: str  # one of `SITE_KINDS` or 'ln_post'
+    layer: int|None  # block index, None for a site on the whole stack (`encoder.ln_post`)
+    kind: str  # a key of `SITE_KINDS`, or 'ln_post'
     @property
-    def name(self): return 'encoder.ln_post' if self.kind == 'ln_post' else f'{self.stack}.blocks.{self.layer}.{self.kind}'
+    def name(self): return f'{self.stack}.{self.kind}' if self.layer is None else f'{self.stack}.blocks.{self.layer}.{self.kind}'
+    @property
+    def order(self) -> tuple:
+        "Sort key in the order the model computes sites: stack, block, place in the block (stack sites last)."
+        return (self.stack != 'encoder', float('inf') if self.layer is None else self.layer,
+                SITE_KINDS[self.kind].order if self.layer is not None else 0)
 
 def parse_site(name:str, # e.g. 'encoder.blocks.2.resid_post'
                field_name:str='site'): # config field reported in errors
     "Parse a site name into a `Site`, or raise `ConfigError` listing the valid forms."
-    if name == 'encoder.ln_post': return Site('encoder', None, 'ln_post')
+    if name in STACK_SITES: return Site(STACK_SITES[name][0], None, name.split('.', 1)[1])
     m = _SITE_RE.match(str(name))
     if m and m.group(3) in SITE_KINDS: return Site(m.group(1), int(m.group(2)), m.group(3))
     hint = _did_you_mean(m.group(3), SITE_KINDS) if m else ''
     _fail(field_name, f"unknown site name {name!r}{hint}",
-          f"use `encoder.blocks.<i>.<kind>`, `decoder.blocks.<i>.<kind>` (kind one of {', '.join(SITE_KINDS)}) or `encoder.ln_post`")
+          f"use `encoder.blocks.<i>.<kind>`, `decoder.blocks.<i>.<kind>` (kind one of {', '.join(SITE_KINDS)}) or {', '.join(f'`{s}`' for s in STACK_SITES)}")
+
+# %% ../nbs/00_config.ipynb #geom0002
+SAMPLE_RATE = 16_000  # Whisper's audio sample rate (Hz)
+MAX_SECONDS = 30.0  # the longest audio one encoder window holds
+SAMPLES_PER_FRAME = 320  # audio samples per encoder frame (two 10 ms mel hops)
+FRAME_SECONDS = SAMPLES_PER_FRAME / SAMPLE_RATE  # 0.02 s per encoder frame
+N_FRAMES = int(MAX_SECONDS * SAMPLE_RATE) // SAMPLES_PER_FRAME  # encoder frames per window
 
 # %% ../nbs/00_config.ipynb #9c2bf7d8
 def _unwrap_optional(tp):

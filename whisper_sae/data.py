@@ -13,21 +13,17 @@ from typing import Iterable, Sequence
 import numpy as np
 import soundfile as sf
 
-from .config import DataConfig, atomic_write_bytes, atomic_write_text, config_hash
+from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, atomic_write_text, config_hash
 
 # %% auto #0
-__all__ = ['SAMPLE_RATE', 'MAX_SECONDS', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'FILTER_REASONS',
-           'OFFLINE_SOURCES', 'DEFAULT_OFFLINE_SOURCES', 'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio',
-           'split_windows', 'Utterance', 'read_manifest', 'repo_root', 'speech_fixture', 'dataset_utterances',
-           'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech', 'unsuitable',
-           'split_corpus', 'OfflineSource', 'debian_files', 'offline_corpus_dir', 'build_offline_corpus',
-           'offline_corpus', 'load_corpus', 'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file',
-           'log_mels']
+__all__ = ['BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'FILTER_REASONS', 'OFFLINE_SOURCES', 'DEFAULT_OFFLINE_SOURCES',
+           'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'read_manifest',
+           'repo_root', 'speech_fixture', 'dataset_utterances', 'CorpusNotAvailableError', 'hub_offline_reason',
+           'hub_utterances', 'librispeech', 'unsuitable', 'split_corpus', 'OfflineSource', 'debian_files',
+           'offline_corpus_dir', 'build_offline_corpus', 'offline_corpus', 'load_corpus', 'feature_settings',
+           'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
 
 # %% ../nbs/02_data.ipynb #a010c947
-SAMPLE_RATE = 16_000
-MAX_SECONDS = 30.0
-
 class AudioError(ValueError):
     "An audio file cannot be used; the message says why and what to do."
 

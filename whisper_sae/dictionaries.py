@@ -453,6 +453,32 @@ class Dictionary(nn.Module):
         r = code_out + self.b_dec
         return r + x_ND @ self.W_skip if self.W_skip is not None else r
 
+    # activations by site: the one place that turns {site: rows} into this dictionary's input and back
+    def inputs(self, xs:dict) -> torch.Tensor: # {site: (N, d)} holding at least the sites it reads
+        "The rows this dictionary reads: its one input site's, or its layers stacked `(N, L, d)` for a crosscoder."
+        missing = [s for s in self.in_sites if s not in xs]
+        if missing: raise DictionaryError(f"this dictionary reads {self.in_sites}; {missing} missing from the activations given ({', '.join(xs)})")
+        return torch.stack([xs[s] for s in self.in_sites], 1) if self.crosscoder else xs[self.in_sites[0]]
+    def targets(self, xs:dict) -> torch.Tensor|None: # {site: (N, d)}
+        "What a transcoder or crosscoder predicts, laid out like `inputs` (None when the dictionary reconstructs its input)."
+        if self.tied: return None
+        missing = [s for s in self.out_sites if s not in xs]
+        if missing: raise DictionaryError(f"this dictionary writes {self.out_sites}; {missing} missing from the activations given ({', '.join(xs)})")
+        return torch.stack([xs[s] for s in self.out_sites], 1) if self.crosscoder else xs[self.out_sites[0]]
+    @torch.no_grad()
+    def encode_sites(self, xs:dict) -> torch.Tensor: # {site: (N, d)}
+        "Dense latents `(N, n_latents)` of the activations at the sites this dictionary reads (float32, no gradients)."
+        return self.encode(self.inputs(xs).float())
+    @torch.no_grad()
+    def reconstruct_sites(self, xs:dict) -> dict: # {site: (N, d)}
+        "The reconstruction of each output site, `{out_site: (N, d_out)}`, from the activations at its input sites."
+        x = self.inputs(xs).float()
+        r = self.decode(self.encode(x), x)
+        return {s: r[:, i] for i, s in enumerate(self.out_sites)} if self.crosscoder else {self.out_sites[0]: r}
+    def flat_outputs(self, y:torch.Tensor) -> torch.Tensor: # output-site activations or a reconstruction, (..., d_out) or (..., L, d_out)
+        "The same rows flattened to `(N, L·d_out)`, the layout losses and FVU are computed on."
+        return self._flat_out(y)[0]
+
     # public interface
     def encode(self, x:torch.Tensor) -> torch.Tensor:
         "Dense latent activations of `x`, (..., n_latents)."

@@ -16,10 +16,10 @@ from safetensors import safe_open
 from safetensors.torch import save as st_save, load as st_load
 from tqdm.auto import tqdm
 
-from .config import atomic_write_bytes, atomic_write_text, config_hash, parse_site
-from .data import SAMPLE_RATE, Utterance, load_audio
+from .config import atomic_write_bytes, atomic_write_text, config_hash, parse_site, SAMPLE_RATE, SAMPLES_PER_FRAME, FRAME_SECONDS
+from .data import Utterance, load_audio
 from .hooks import teacher_forcing_ids
-from .store import ActivationStore, FRAME_SECONDS, real_frames, batch_rows
+from .store import ActivationStore, real_frames, batch_rows
 from .whisper import LoadedWhisper, log_mel
 
 # %% auto #0
@@ -243,8 +243,8 @@ def norm_word(s:str) -> str:
 
 def frame_levels(audio:np.ndarray, n_frames:int|None=None) -> np.ndarray: # n_frames: pad/cut to this many frames
     "RMS level (dB) of each 20 ms frame relative to the clip's loudest frame (-120 dB past the end)."
-    n = len(audio) // 320
-    rms = np.sqrt((audio[:n * 320].reshape(n, 320).astype(np.float64) ** 2).mean(1)) + 1e-10 if n else np.zeros(0)
+    n = len(audio) // SAMPLES_PER_FRAME
+    rms = np.sqrt((audio[:n * SAMPLES_PER_FRAME].reshape(n, SAMPLES_PER_FRAME).astype(np.float64) ** 2).mean(1)) + 1e-10 if n else np.zeros(0)
     db = 20 * np.log10(rms / rms.max()) if n else np.zeros(0)
     if n_frames is not None: db = np.concatenate([db, np.full(max(0, n_frames - n), -120.0)])[:n_frames]
     return db

@@ -11,7 +11,9 @@ from typing import Callable, Iterator
 import torch
 from torch import nn
 
-from .config import Site, parse_site
+import operator
+
+from .config import SITE_KINDS, STACK_SITES, Site, parse_site
 
 # %% auto #0
 __all__ = ['HookFn', 'site_module', 'hooked', 'capturing', 'capture', 'TeacherForcing', 'teacher_forcing_ids', 'normalize_frames',
@@ -24,15 +26,16 @@ def site_module(model:nn.Module, # a WhisperForConditionalGeneration (or its `.m
                 site:str) -> tuple[nn.Module, str]: # ('input' or 'output')
     "The module a site lives on and whether the activation is that module's input or output."
     s = parse_site(site)
-    whisper = getattr(model, 'model', model)
-    stack = getattr(whisper, s.stack)
-    if s.kind == 'ln_post': return stack.layer_norm, 'output'
+    stack = getattr(getattr(model, 'model', model), s.stack)
+    if s.layer is None:
+        _, module, side = STACK_SITES[site]
+        return operator.attrgetter(module)(stack), side
     n = len(stack.layers)
     if not 0 <= s.layer < n:
-        raise IndexError(f"site {site!r}: the model's {s.stack} has {n} blocks (0..{n-1}); pick a layer in range")
-    layer = stack.layers[s.layer]
-    return {'resid_pre': (layer, 'input'), 'resid_post': (layer, 'output'), 'attn_out': (layer.self_attn, 'output'),
-            'mlp_in': (layer.final_layer_norm, 'output'), 'mlp_out': (layer.fc2, 'output')}[s.kind]
+        raise IndexError(f"site {site!r}: the model's {s.stack} has {n} blocks (0..{n-1}); pick a layer in range "
+                         "(in a config: `sites` / `dictionary.in_sites`)")
+    kind = SITE_KINDS[s.kind]
+    return (operator.attrgetter(kind.module)(stack.layers[s.layer]) if kind.module else stack.layers[s.layer]), kind.side
 
 def _check_replacement(site:str, old:torch.Tensor, new):
     if new is None: return old

@@ -14,6 +14,7 @@ import torch
 from .config import ExperimentConfig, atomic_write_text, parse_site
 from .data import load_corpus, split_corpus
 from .whisper import load_whisper, LoadedWhisper
+from .hooks import site_module
 from .store import extract_store, ActivationStore
 from .dictionaries import load_dictionary
 from .training import train
@@ -69,10 +70,8 @@ def _corpus(cfg:ExperimentConfig):
 def check_sites(cfg:ExperimentConfig, w:LoadedWhisper):
     "Fail early, naming the fix, when a site names a layer the model lacks."
     for s in cfg.sites:
-        p = parse_site(s)
-        n = getattr(w.config, f'{p.stack}_layers')
-        if p.layer is not None and p.layer >= n:
-            raise ValueError(f"site {s!r}: {w.source.spec} has {n} {p.stack} blocks (0..{n-1}); fix `sites`/`dictionary.in_sites` in the config")
+        try: site_module(w.model, s)
+        except IndexError as e: raise ValueError(f"{w.source.spec}: {e}") from None
 
 def phase_extract(cfg:ExperimentConfig, w:LoadedWhisper, paths:ExperimentPaths, progress:bool=True) -> Extracted:
     "Build the corpus and its split, and extract (or reuse, or resume) the activation store."

@@ -15,18 +15,16 @@ from safetensors import safe_open
 from safetensors.torch import save as st_save
 from tqdm.auto import tqdm
 
-from .config import atomic_write_bytes, atomic_write_text, config_hash, parse_site
-from .data import Utterance, SAMPLE_RATE, MAX_SECONDS
+from .config import (atomic_write_bytes, atomic_write_text, config_hash, parse_site, SAMPLE_RATE, MAX_SECONDS,
+                                FRAME_SECONDS, SAMPLES_PER_FRAME, N_FRAMES)
+from .data import Utterance
 from .hooks import capture, teacher_forcing_ids
 
 # %% auto #0
-__all__ = ['FRAME_SECONDS', 'SAMPLES_PER_FRAME', 'N_FRAMES', 'real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches',
-           'merge_parts', 'extract_store', 'ActivationStore', 'StoreSource']
+__all__ = ['real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches', 'merge_parts', 'extract_store', 'ActivationStore',
+           'StoreSource']
 
 # %% ../nbs/04_store.ipynb #e6eea708
-FRAME_SECONDS = 0.02  # one encoder frame
-SAMPLES_PER_FRAME = int(SAMPLE_RATE * FRAME_SECONDS)  # 320
-N_FRAMES = 1500  # encoder frames in Whisper's 30 s window
 _DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
 
 def real_frames(n_samples:int) -> int:

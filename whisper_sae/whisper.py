@@ -16,7 +16,7 @@ from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtract
                           WhisperProcessor, WhisperTokenizer)
 from transformers.utils import logging as hf_logging
 
-from .config import ModelConfig, atomic_write_bytes
+from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes
 
 # %% auto #0
 __all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailableError', 'CT2FormatError', 'ModelSource',
@@ -475,7 +475,7 @@ def decode_greedy(w:LoadedWhisper, # a loaded model
 def log_mel(w:LoadedWhisper, audios:Sequence[np.ndarray]) -> torch.Tensor:
     "Log-mel features (batch, n_mels, 3000) of 16 kHz clips, in the model's dtype."
     batch = [np.asarray(a, dtype=np.float32) for a in audios]
-    return w.feature_extractor(batch, sampling_rate=16000, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
+    return w.feature_extractor(batch, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
 
 def transcribe(w:LoadedWhisper, # a loaded model
                audios:Sequence[np.ndarray], # 16 kHz mono float clips, each at most 30 s
@@ -487,7 +487,7 @@ def transcribe(w:LoadedWhisper, # a loaded model
     assert batch_size >= 1, "batch_size must be >= 1"
     for i, a in enumerate(audios):
         if np.ndim(a) != 1: raise ValueError(f"clip {i} has shape {np.shape(a)}: expected mono 1-D audio (downmix with whisper_sae.data.load_audio)")
-        if len(a) > 30 * 16000: raise ValueError(f"clip {i} is {len(a)/16000:.1f} s long: Whisper reads at most 30 s; split it first")
+        if len(a) > MAX_SECONDS * SAMPLE_RATE: raise ValueError(f"clip {i} is {len(a)/SAMPLE_RATE:.1f} s long: Whisper reads at most {MAX_SECONDS:.0f} s; split it first")
     out = []
     for start in tqdm(range(0, len(audios), batch_size), disable=not progress, desc='transcribe'):
         with torch.inference_mode(): enc = w.model.model.encoder(log_mel(w, audios[start:start + batch_size])).last_hidden_state
