@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_whisper.ipynb #91e5e7ea
 from __future__ import annotations
-import hashlib, importlib.util, json, os, re, struct, warnings
+import functools, hashlib, importlib.util, json, os, re, struct, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -23,7 +23,7 @@ __all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailable
            'LoadedWhisper', 'CT2Model', 'parse_ct2', 'write_ct2', 'ct2_name_map', 'ct2_to_state_dict',
            'state_dict_to_ct2', 'whisper_generation_config', 'load_ct2_dir', 'byte_level_tokenizer', 'random_whisper',
            'BundledModel', 'load_bundled', 'bundled_installed', 'load_whisper', 'decode_greedy', 'log_mel',
-           'transcribe', 'normalize_transcript', 'word_error_rate']
+           'transcribe', 'english_normalizer', 'normalize_transcript', 'word_error_rate']
 
 # %% ../nbs/01_whisper.ipynb #757d04ff
 class ModelNotAvailableError(RuntimeError):
@@ -495,10 +495,19 @@ def transcribe(w:LoadedWhisper, # a loaded model
     return out
 
 # %% ../nbs/01_whisper.ipynb #9d25c5ac
-def normalize_transcript(text:str) -> str:
-    "Whisper's English text normaliser (lower case, punctuation and number words normalised)."
+def _build_normalizer():
     from transformers.models.whisper.english_normalizer import EnglishTextNormalizer
-    return EnglishTextNormalizer({})(text)
+    from whisper_normalizer.english import EnglishSpellingNormalizer
+    return EnglishTextNormalizer(EnglishSpellingNormalizer().mapping)
+
+@functools.cache
+def english_normalizer():
+    "Whisper's English text normaliser with OpenAI's spelling table, built once per process."
+    return _build_normalizer()
+
+def normalize_transcript(text:str) -> str:
+    "Whisper's English text normaliser (lower case, punctuation, number words and British spellings normalised)."
+    return english_normalizer()(text)
 
 def word_error_rate(references:Sequence[str], hypotheses:Sequence[str], normalize:bool=True) -> float:
     "Corpus WER (total edits / total reference words) with `jiwer`, after `normalize_transcript`."
@@ -509,3 +518,4 @@ def word_error_rate(references:Sequence[str], hypotheses:Sequence[str], normaliz
     keep = [i for i, r in enumerate(refs) if r.strip()]
     if not keep: raise ValueError("every reference transcript is empty: WER is undefined")
     return jiwer.wer([refs[i] for i in keep], [hyps[i] for i in keep])
+
