@@ -300,9 +300,10 @@ def check(nbs:Path=NBS, executed:Path=EXECUTED) -> int:
     return 1 if bad else 0
 
 
-def execute(todo:list[Path], nbs:Path=NBS, force:bool=False) -> tuple[list[str], list[str]]:
-    "Execute `todo` (each in its own process), replacing each executed copy only on success; returns (done, failed)."
-    executed, pkg, failed, done = nbs/'_executed', package_hash(), [], []
+def execute(todo:list[Path], nbs:Path=NBS, force:bool=False, timeout_min:float=240) -> tuple[list[str], list[str]]:
+    """Execute `todo` (each in its own process, killed after `timeout_min`), replacing each executed copy only on success;
+    returns (done, failed)."""
+    executed, pkg, failed, done, summary = nbs/'_executed', package_hash(), [], [], []
     for src in todo:
         rel = src.relative_to(nbs).as_posix()
         dst = executed_path(src, nbs, executed)
@@ -312,18 +313,24 @@ def execute(todo:list[Path], nbs:Path=NBS, force:bool=False) -> tuple[list[str],
         with tempfile.TemporaryDirectory() as tmp:
             out, t = Path(tmp)/'executed.ipynb', time.time()
             env = {**os.environ, 'PYTHONPATH': str(ROOT) + (os.pathsep + os.environ['PYTHONPATH'] if os.environ.get('PYTHONPATH') else '')}
-            r = subprocess.run([sys.executable, __file__, '--child', str(src), str(out), '--nbs', str(nbs)], env=env)
-            if r.returncode or not out.exists():
+            try: rc = subprocess.run([sys.executable, __file__, '--child', str(src), str(out), '--nbs', str(nbs)], env=env,
+                                     timeout=timeout_min * 60).returncode
+            except subprocess.TimeoutExpired: rc = f'killed after the {timeout_min:g} min timeout'
+            if rc or not out.exists():
                 failed.append(rel)
-                print(f"executed: {rel}: FAILED after {time.time() - t:.0f} s (exit {r.returncode}); its executed copy is unchanged", flush=True)
+                summary.append((rel, 'FAILED', time.time() - t, None))
+                print(f"executed: {rel}: FAILED after {time.time() - t:.0f} s (exit {rc}); its executed copy is unchanged", flush=True)
                 continue
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(out), dst)
         size = dst.stat().st_size
         done.append(rel)
+        summary.append((rel, 'executed', time.time() - t, size))
         print(f"executed: {rel}: done in {time.time() - t:.0f} s -> {dst} ({size / 1e6:.2f} MB)"
               + (f"; over {SIZE_WARN / 1e6:.0f} MB: trim its figures or audio" if size > SIZE_WARN else ''), flush=True)
     if executed.exists() and any(executed.rglob('*.ipynb')): write_results(executed, nbs)
+    if summary: print('\n'.join(['executed: summary', *(f"  {r:<40} {s_:<9} {t_ / 60:6.1f} min  {'' if z is None else f'{z / 1e6:.2f} MB'}"
+                                                        for r, s_, t_, z in summary)]), flush=True)
     return done, failed
 
 
@@ -334,6 +341,7 @@ def main(argv=None):
     p.add_argument('--force', action='store_true', help='execute even notebooks whose copy is up to date')
     p.add_argument('--check', action='store_true', help='fail if a copy is missing or stale (code hash); report package drift')
     p.add_argument('--results', action='store_true', help='only rebuild nbs/_executed/results.json')
+    p.add_argument('--timeout-min', type=float, default=240, help='kill a notebook that runs longer (a failure; the others still run)')
     p.add_argument('--nbs', default=str(NBS), help='the notebooks folder (copies go to its _executed/); for tests')
     p.add_argument('--child', nargs=2, metavar=('SRC', 'OUT'), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -345,7 +353,7 @@ def main(argv=None):
         print(f"executed: results.json: {len(res['records'])} records, {len(res['checks'])} check tables"); return
     t0 = time.time()
     todo = _select(a.notebooks + a.only, nbs) if a.notebooks or a.only else lane(nbs, nbs/'_executed')
-    done, failed = execute(todo, nbs, a.force)
+    done, failed = execute(todo, nbs, a.force, a.timeout_min)
     print(f"executed: {len(done)} executed, {len(failed)} failed, {len(todo) - len(done) - len(failed)} up to date "
           f"in {(time.time() - t0) / 60:.1f} min" + (f"; FAILED: {', '.join(failed)}" if failed else ''))
     sys.exit(1 if failed else 0)

@@ -28,8 +28,10 @@ _moved: list[str] = []  # messages of moved findings not yet raised (deferred mo
 
 def _deferring() -> bool: return os.environ.get('WHISPER_SAE_FINDINGS', '') == 'defer'
 
+def _numeric(x) -> bool: return isinstance(x, Number) and not isinstance(x, bool)
+
 def _within(v, near, tol) -> bool:
-    if isinstance(near, Number) and not isinstance(near, bool):
+    if _numeric(near):
         if isinstance(v, bool) or not isinstance(v, Number) or not math.isfinite(v): return False
         return abs(v - near) <= tol + 1e-12 * max(1.0, abs(near))  # float rounding of the bound itself
     return v == near
@@ -43,7 +45,7 @@ def expect(name:str, # the finding, as the prose calls it
     ok = _within(v, t, tol)
     _checks[name] = dict(measured=v, target=t, tol=tol, ok=ok)
     if not ok:
-        msg = (f"finding {name!r} moved: measured {v!r}, stated {t!r}" + (f" ± {tol:g}" if isinstance(t, Number) else '') +
+        msg = (f"finding {name!r} moved: measured {v!r}, stated {t!r}" + (f" ± {tol:g}" if _numeric(t) else '') +
                ". The finding moved: re-check it, then update the target and the prose that uses it")
         if _deferring(): _moved.append(msg)
         else: raise FindingMoved(msg)
@@ -129,7 +131,7 @@ def checked(key:str): # the name the checks are recorded under
     "Display and record every finding checked since the last call (measured, target, tolerance); fail if any moved."
     from IPython.display import Markdown, display
     checks = dict(_checks); _checks.clear()
-    rows = [(n, _fmt_check(c['measured']), _fmt_check(c['target']), f"± {c['tol']:g}" if isinstance(c['target'], Number) else 'equal',
+    rows = [(n, _fmt_check(c['measured']), _fmt_check(c['target']), f"± {c['tol']:g}" if _numeric(c['target']) else 'equal',
              'yes' if c['ok'] else '**no**') for n, c in checks.items()]
     table = md_table(rows, ['finding', 'measured', 'target', 'tolerance', 'within'])
     finite = lambda v: v if not isinstance(v, float) or math.isfinite(v) else str(v)  # a moved NaN is kept, as text
