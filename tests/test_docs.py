@@ -206,6 +206,9 @@ def test_page_must_show_executed_outputs(browser, tmp_path):
     assert any('shows 0 rendered plotly figures, its executed copy 1' in p for p in problems), problems
     assert any('lacks 1 of the 1 recorded findings' in p for p in problems), problems
     assert any(f"lacks the '{check_docs.CHECKED_TITLE}' table" in p for p in problems), problems
+    (good/'index.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body>WER {{fixture.tiny_en_wer:.1%}}</body></html>')
+    problems = check_docs.check_site(good, executed=ex).problems
+    assert any("index.html: unfilled results placeholders ['{{fixture.tiny_en_wer:.1%}}']" in p for p in problems), problems
     (good/'tutorials'/'other.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body>x</body></html>')
     problems = check_docs.check_site(good, executed=ex).problems
     assert any('tutorials/other.html: a tutorial page without an executed copy' in p for p in problems), problems

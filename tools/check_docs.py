@@ -14,7 +14,7 @@ index, one API page and one tutorial (or another notebook) page go to `_docs/_sc
 Executed outputs (the slow lane, tools/execute_notebooks.py): the page of every notebook with an executed copy in
 `nbs/_executed/` must show what the copy holds: at least as many rendered plotly figures, output tables and images,
 every `record` line, and, where the copy has them, the "Findings checked by this run" table. A tutorial page without
-an executed copy fails too. A page built from an unexecuted notebook (`tools/build_docs.py --no-executed`) fails.
+an executed copy fails too, and so does a page showing an unfilled `{{key.field}}` results placeholder. A page built from an unexecuted notebook (`tools/build_docs.py --no-executed`) fails.
 Exit status 1 and one line per problem when anything fails; the last line is a summary either way."""
 from __future__ import annotations
 import argparse, functools, re, shutil, sys, threading, time
@@ -60,6 +60,7 @@ class Report:
                 f"{len(self.problems)} problems")
 
 
+_re_placeholder = re.compile(r'\{\{\s*[A-Za-z_]\w*\.[A-Za-z_]\w*[^}]*\}\}')
 _re_md_table = re.compile(r'^\|.*\|[ \t]*\n\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*$', re.M)
 
 
@@ -281,6 +282,8 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                     errs.append("loads plotly.js (4.6 MB) but shows no plotly figure")
                 if n_ok < len(info['figures']):
                     errs.append(f"{len(info['figures']) - n_ok} of {len(info['figures'])} plotly figures have no rendered SVG")
+                unfilled = _re_placeholder.findall(info['text'])
+                if unfilled: errs.append(f"unfilled results placeholders {unfilled[:3]}: build the docs with nbs/_executed/results.json")
                 if f == site/'index.html':
                     missing = [m for m in index_markers if m not in info['text']]
                     if missing: errs.append(f"the index page lacks the README's {missing}")
