@@ -238,6 +238,7 @@ def collect(executed:Path=EXECUTED, nbs:Path=NBS) -> dict:
     records['slow_lane'] = {'notebooks': len(notebooks), 'wall_s': round(wall, 1), 'wall_min': round(wall / 60, 1),
                             'wall_h': round(wall / 3600, 2), 'first_date': dates[0][:10] if dates else '',
                             'last_date': dates[-1][:10] if dates else '', 'machines': '; '.join(machines),
+                            'dates': '' if not dates else dates[0][:10] if dates[0][:10] == dates[-1][:10] else f"{dates[0][:10]} to {dates[-1][:10]}",
                             'table': '| notebook | minutes |\n|---|---|\n' + '\n'.join(rows)}
     return {'about': 'Collected by tools/execute_notebooks.py from nbs/_executed/: `records` (whisper_sae.findings.record), '
                      '`checks` (checked), `notebooks` (each executed copy\'s metadata). Do not edit by hand.',
@@ -326,9 +327,9 @@ def execute(todo:list[Path], nbs:Path=NBS, force:bool=False, timeout_min:float=2
         size = dst.stat().st_size
         done.append(rel)
         summary.append((rel, 'executed', time.time() - t, size))
+        write_results(executed, nbs)  # after each notebook, so an interrupted lane leaves results.json consistent
         print(f"executed: {rel}: done in {time.time() - t:.0f} s -> {dst} ({size / 1e6:.2f} MB)"
               + (f"; over {SIZE_WARN / 1e6:.0f} MB: trim its figures or audio" if size > SIZE_WARN else ''), flush=True)
-    if executed.exists() and any(executed.rglob('*.ipynb')): write_results(executed, nbs)
     if summary: print('\n'.join(['executed: summary', *(f"  {r:<40} {s_:<9} {t_ / 60:6.1f} min  {'' if z is None else f'{z / 1e6:.2f} MB'}"
                                                         for r, s_, t_, z in summary)]), flush=True)
     return done, failed
