@@ -28,6 +28,16 @@ Steps:
    `whisper_sae.dashboards.export_html`) are copied beside the page (`{page}_linked/`) and the link rewritten; an
    inlined plotly.js in such an HTML file is replaced by the site's copy (the Quarto build copies them as they are).
 
+6. Executed copies (the slow lane, `tools/execute_notebooks.py`): a notebook with a copy in `nbs/_executed/` is not
+   executed here. Its code cells' outputs (and saved widget state) come from the copy, its Markdown from the notebook
+   itself, and only nbdev's documentation cells run (imports, exported definitions, `show_doc`), so tutorial pages
+   show the figures, tables and findings of their slow cells. A notebook with slow cells whose copy is missing or
+   whose code cells differ from it (code hash) fails the build, naming the command that refreshes it; copies
+   executed with other package sources are listed, not failed (the slow lane re-asserts their findings).
+   `--no-executed` ignores the copies (the slow cells' outputs are then missing, as `tools/check_docs.py` reports).
+7. `{{key.field:spec}}` placeholders in Markdown cells (the README's measured numbers, in `nbs/index.ipynb`) are
+   filled from `nbs/_executed/results.json` (`whisper_sae.findings.fill`), as `tools/readme.py` does for README.md.
+
 The browser check is `tools/check_docs.py` (and `tests/test_docs.py`)."""
 from __future__ import annotations
 import argparse, base64, hashlib, json, os, re, shutil, subprocess, sys, tarfile, tempfile, time
@@ -35,6 +45,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import execute_notebooks as xn  # noqa: E402
 SITE_ROOT = '@SITE_ROOT@'  # replaced per page by tools/docs_hooks.py with the page's relative path to the site root
 PLOTLY_MIME = 'application/vnd.plotly.v1+json'
 WIDGET_MIME = 'application/vnd.jupyter.widget-state+json'
@@ -99,6 +111,50 @@ def _make_exec_all(skip_flags:set[str]):
     return exec_all
 
 
+def _make_exec_docs(executed:dict):
+    "A processor that runs only nbdev's documentation cells and keeps every other output from the executed copy."
+    from execnb.shell import CaptureShell
+    from nbdev.process import Processor
+    from nbdev.processors import _do_eval
+
+    class exec_docs(Processor):
+        "Run imports, exported definitions and `show_doc` cells (as nbdev's `exec_show_docs`); other cells keep the executed outputs"
+        def begin(self):
+            self.k = CaptureShell(path=str(ROOT))
+            self.k.run_cell('from nbdev.showdoc import show_doc')
+
+        def __call__(self, cell):
+            if cell.cell_type != 'code' or not _do_eval(cell): return
+            keep = None if getattr(cell, 'has_sd', False) else cell.get('outputs', [])
+            self.k.cell(cell)
+            if self.k.exc:
+                raise RuntimeError(f"{self.nb.path_}: documentation cell {cell.idx_} raised {type(self.k.exc).__name__}: {self.k.exc}\n"
+                                   f"---\n{cell.source}\n---") from self.k.exc
+            if keep is not None: cell.outputs = keep
+    return exec_docs
+
+
+def graft(nb, copy:dict):
+    "Give `nb`'s code cells the outputs of the executed `copy` (same code cells, in order) and its widget state."
+    from execnb.nbio import dict2nb
+    mine = [c for c in nb.cells if c.cell_type == 'code']
+    theirs = [c for c in copy['cells'] if c['cell_type'] == 'code']
+    if [c.source for c in mine] != [''.join(c['source']) if isinstance(c['source'], list) else c['source'] for c in theirs]:
+        raise RuntimeError(f"{nb.path_}: its code cells differ from its executed copy: {xn.refresh_command([Path(nb.path_).name])}")
+    for c, e in zip(mine, theirs):
+        c.outputs = dict2nb({'cells': [{'cell_type': 'code', 'source': '', 'metadata': {}, 'outputs': e.get('outputs', [])}]}).cells[0].outputs
+        c.execution_count = e.get('execution_count')
+    w = copy.get('metadata', {}).get('widgets')
+    if w: nb.metadata['widgets'] = w
+
+
+def fill_placeholders(nb, records:dict, where:str):
+    "Fill `{{key.field:spec}}` placeholders in the Markdown cells from the executed notebooks' records."
+    from whisper_sae.findings import fill
+    for c in nb.cells:
+        if c.cell_type == 'markdown' and '{{' in c.source: c.source = fill(c.source, records, where)
+
+
 def widget_manager(cache:Path=ROOT/'.cache') -> Path:
     "The folder holding html-manager's `embed.js` and its fonts: `npm pack` of the pinned version, sha512-checked, cached."
     out = cache/f'html-manager-{HTML_MANAGER_VERSION}'
@@ -123,45 +179,65 @@ def widget_manager(cache:Path=ROOT/'.cache') -> Path:
     return out
 
 
-def process_notebook(src:Path, dst:Path, skip_flags:set[str]):
-    "nbdev's docs processing of `src` with every unflagged cell executed; writes the processed notebook to `dst`."
+def process_notebook(src:Path, dst:Path, skip_flags:set[str], executed:dict|None=None, records:dict|None=None):
+    """nbdev's docs processing of `src` with every unflagged cell executed, or, given its `executed` copy, with the copy's
+    outputs (only documentation cells run); placeholders filled from `records`; writes the processed notebook to `dst`."""
     from execnb.nbio import read_nb, write_nb
     from nbdev.processors import FilterDefaults, exec_show_docs, strip_ansi, filter_stream_
-    exec_all = _make_exec_all(skip_flags)
+    run = _make_exec_all(skip_flags) if executed is None else _make_exec_docs(executed)
 
     class Procs(FilterDefaults):
         def base_procs(self):
-            procs = [exec_all if p is exec_show_docs else p for p in super().base_procs()]
-            i = procs.index(exec_all)
+            procs = [run if p is exec_show_docs else p for p in super().base_procs()]
+            i = procs.index(run)
             return procs[:i + 1] + [strip_ansi, filter_stream_] + procs[i + 1:]
 
     nb = read_nb(src)
     nb.path_ = str(src)
+    if executed is not None: graft(nb, executed)
+    if records is not None: fill_placeholders(nb, records, str(src.relative_to(ROOT)) if ROOT in src.parents else str(src))
     with _cwd_env(src.parent): Procs()(nb)
     dst.parent.mkdir(parents=True, exist_ok=True)
     write_nb(nb, dst)
 
 
-def process_all(nbs:Path, proc:Path, only:list[str]|None=None, keep_going:bool=False) -> tuple[list[Path], list[str]]:
+def process_all(nbs:Path, proc:Path, only:list[str]|None=None, keep_going:bool=False, use_executed:bool=True,
+                executed:Path|None=None) -> tuple[list[Path], list[str]]:
     """Process every notebook into `proc` (the Quarto project, as `nbdev_proc_nbs` lays it out); returns the outputs and
-    the failures (`keep_going`: a notebook that raises is reported and left out, the others are still processed)."""
+    the failures (`keep_going`: a notebook that raises, or whose executed copy is missing or stale, is reported and left
+    out, the others are still processed). Notebooks with an executed copy take their outputs from it (`use_executed`)."""
     cfg = _cfg()
     skip = set(cfg.get('tst_flags', '').split()) - set(os.environ.get('NBDEV_FLAGS', '').split())
     if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
-    out, failed = [], []
+    executed = executed or nbs/'_executed'
+    records = xn.load_records(executed/'results.json')
+    lane = set(xn.lane(nbs, executed)) if use_executed else set()
+    pkg = xn.package_hash()
+    out, failed, drift = [], [], []
     for src in notebooks(nbs):
         rel = src.relative_to(nbs)
         if only and rel.stem not in only and rel.as_posix() not in only: continue
         t = time.time()
-        try: process_notebook(src, proc/rel, skip)
+        try:
+            copy = None
+            if src in lane:
+                st = xn.status(src, nbs, executed, pkg)
+                if st in ('missing', 'stale'):
+                    why = 'has slow cells but no executed copy' if st == 'missing' else 'its code cells differ from its executed copy'
+                    raise RuntimeError(f"{why}: refresh it with `nice -n 10 {xn.refresh_command([rel.as_posix()])}` and commit nbs/_executed/")
+                copy = json.loads(xn.executed_path(src, nbs, executed).read_text())
+                if st == 'package': drift.append(f"{rel} ({xn.meta(copy).get('date', '?')[:10]})")
+            process_notebook(src, proc/rel, skip, copy, records)
         except Exception as e:
             if not keep_going: raise
             (proc/rel).unlink(missing_ok=True)
             failed.append(f"{rel}: {str(e).splitlines()[0]}")
             print(f"docs: FAILED {failed[-1]}", file=sys.stderr, flush=True)
             continue
-        print(f"docs: processed {rel} in {time.time() - t:.1f} s", flush=True)
+        print(f"docs: processed {rel} in {time.time() - t:.1f} s" + (' (outputs from its executed copy)' if src in lane else ''), flush=True)
         out.append(proc/rel)
+    if drift: print(f"docs: note: these pages show outputs executed with older package sources (not a failure; the slow lane, "
+                    f"tools/execute_notebooks.py, re-asserts their findings): {', '.join(drift)}", flush=True)
     _quarto_files(nbs, proc)
     return out, failed
 
@@ -392,6 +468,7 @@ def main(argv=None):
                    'taken from _proc/ as a previous build left them, so a partial site can be checked)')
     p.add_argument('--no-widgets', action='store_true', help='do not ship the widget manager (widgets show their text)')
     p.add_argument('--keep-going', action='store_true', help='leave out a notebook that raises, build the rest, exit 1 at the end')
+    p.add_argument('--no-executed', action='store_true', help='ignore the executed copies in nbs/_executed/ (slow cells stay empty)')
     a = p.parse_args(argv)
     cfg = _cfg()
     nbs, proc, site = ROOT/cfg.nbs_path, ROOT/'_proc', ROOT/cfg.doc_path
@@ -399,7 +476,7 @@ def main(argv=None):
     if not a.skip_exec:
         if not a.only: shutil.rmtree(proc, ignore_errors=True)
         proc.mkdir(exist_ok=True)
-        failed = process_all(nbs, proc, a.only, a.keep_going)[1]
+        failed = process_all(nbs, proc, a.only, a.keep_going, use_executed=not a.no_executed)[1]
     t1 = time.time()
     if a.quarto:
         quarto_site(proc, site)
@@ -409,7 +486,7 @@ def main(argv=None):
     print(f"docs: built {res['pages']} pages with {res['figures']} plotly figures, {res['widget_pages']} with widgets, "
           f"{res['files']} linked files into {site.relative_to(ROOT)}/ "
           f"(processing {t1 - t0:.0f} s, render {time.time() - t1:.0f} s)")
-    if failed: sys.exit("docs: these notebooks raised and are missing from the site:\n  " + "\n  ".join(failed))
+    if failed: sys.exit("docs: these notebooks raised, or their executed copy is missing or stale, and are missing from the site:\n  " + "\n  ".join(failed))
 
 
 if __name__ == '__main__': main()

@@ -10,6 +10,11 @@ without its rendered SVG, plotly.js loaded by a page without figures, an ipywidg
 including static pages copied into it (the dashboards from `export_html`). The index page must show the README's
 title and section headings. Screenshots of the
 index, one API page and one tutorial (or another notebook) page go to `_docs/_screenshots/`.
+
+Executed outputs (the slow lane, tools/execute_notebooks.py): the page of every notebook with an executed copy in
+`nbs/_executed/` must show what the copy holds: at least as many rendered plotly figures, output tables and images,
+every `record` line, and, where the copy has them, the "Findings checked by this run" table. A tutorial page without
+an executed copy fails too, and so does a page showing an unfilled `{{key.field}}` results placeholder. A page built from an unexecuted notebook (`tools/build_docs.py --no-executed`) fails.
 Exit status 1 and one line per problem when anything fails; the last line is a summary either way."""
 from __future__ import annotations
 import argparse, functools, re, shutil, sys, threading, time
@@ -19,6 +24,10 @@ from pathlib import Path
 from urllib.parse import urlsplit, unquote
 
 ROOT = Path(__file__).resolve().parents[1]
+EXECUTED = ROOT/'nbs'/'_executed'
+FINDINGS_MIME = 'application/vnd.whisper-sae.findings+json'
+PLOTLY_MIME = 'application/vnd.plotly.v1+json'
+CHECKED_TITLE = 'Findings checked by this run'  # what whisper_sae.findings.checked displays
 CHROMIUM = '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic']
@@ -37,6 +46,7 @@ class Report:
     widgets: int = 0
     audio: int = 0
     dashboards: int = 0
+    executed: int = 0
     problems: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
 
@@ -46,7 +56,54 @@ class Report:
     def summary(self) -> str:
         return (f"docs check: {self.pages} pages, {self.links} internal links, {self.figures} plotly figures rendered, "
                 f"{self.widgets} widgets rendered, {self.audio} audio players loaded, {self.dashboards} dashboards, "
+                f"{self.executed} pages with their executed outputs, "
                 f"{len(self.problems)} problems")
+
+
+_re_placeholder = re.compile(r'\{\{\s*[A-Za-z_]\w*\.[A-Za-z_]\w*[^}]*\}\}')
+_re_md_table = re.compile(r'^\|.*\|[ \t]*\n\|(?:[ \t]*:?-+:?[ \t]*\|)+[ \t]*$', re.M)
+
+
+def page_of(rel:str) -> str:
+    "The site page of a notebook (path under nbs/), as nbdev names it: `01_whisper.ipynb` -> `whisper.html`."
+    p = Path(rel)
+    return p.with_name(re.sub(r'^\d+[a-zA-Z0-9]*_', '', p.name.lower())).with_suffix('.html').as_posix()
+
+
+def expected_outputs(executed:Path=EXECUTED) -> dict[str, dict]:
+    "What each executed copy's page must show: {page: {notebook, figures, tables, images, records, checks}}."
+    import json
+    out = {}
+    for f in sorted(Path(executed).rglob('*.ipynb')):
+        rel = f.relative_to(executed).as_posix()
+        e = dict(notebook=rel, figures=0, tables=0, images=0, records=[], checks=0)
+        for c in json.loads(f.read_text())['cells']:
+            for o in c.get('outputs', []):
+                d = o.get('data', {})
+                txt = lambda k: ''.join(d[k]) if isinstance(d.get(k), list) else (d.get(k) or '')
+                if PLOTLY_MIME in d: e['figures'] += 1
+                if 'image/png' in d or 'image/jpeg' in d: e['images'] += 1
+                if 'text/html' in d: e['tables'] += txt('text/html').lower().count('<table')
+                elif 'text/markdown' in d: e['tables'] += len(_re_md_table.findall(txt('text/markdown')))
+                p = d.get(FINDINGS_MIME)
+                if p and p.get('kind') == 'record': e['records'].append(txt('text/plain'))
+                if p and p.get('kind') == 'checks': e['checks'] += 1
+        out[page_of(rel)] = e
+    return out
+
+
+def output_problems(want:dict, got:dict) -> list[str]:
+    "What a page (`got`: counts read in the browser) lacks of its executed copy's outputs (`want`)."
+    how = f"(its executed copy nbs/_executed/{want['notebook']} holds them: was the page built without it?)"
+    p = []
+    for k, what in (('figures', 'rendered plotly figures'), ('tables', 'output tables'), ('images', 'output images')):
+        if got[k] < want[k]: p.append(f"shows {got[k]} {what}, its executed copy {want[k]} {how}")
+    norm = lambda t: ' '.join(t.split())
+    text = norm(got['text'])
+    missing = [r for r in want['records'] if norm(r) not in text]
+    if missing: p.append(f"lacks {len(missing)} of the {len(want['records'])} recorded findings, e.g. {missing[0][:100]!r} {how}")
+    if want['checks'] and CHECKED_TITLE not in got['text']: p.append(f"lacks the '{CHECKED_TITLE}' table {how}")
+    return p
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -99,6 +156,12 @@ _JS_COLLECT = """() => ({
   plotlyjs: [...document.querySelectorAll('script[src]')].some(s => /plotly[^/]*\\.js$/.test(s.getAttribute('src'))),
   text: document.body ? document.body.innerText : ''
 })"""
+_JS_OUTPUTS = """() => {
+  const inOut = sel => [...document.querySelectorAll(sel)].filter(e => e.closest('.jp-OutputArea')).length;
+  return {figures: [...document.querySelectorAll('.jp-OutputArea .plotly-graph-div')].filter(d => d.querySelector('svg.main-svg')).length,
+          tables: inOut('table'), images: inOut('img'),
+          text: [...document.querySelectorAll('.jp-OutputArea')].map(e => e.innerText).join('\\n')};
+}"""
 _JS_WIDGETS = """() => ({
   views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
   state: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
@@ -143,14 +206,23 @@ _JS_AUDIO = """async () => Promise.all([...document.querySelectorAll('audio')].m
 
 
 def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, str]|None=None,
-               chromium:str=CHROMIUM, timeout_ms:int=30_000) -> Report:
+               chromium:str=CHROMIUM, timeout_ms:int=30_000, executed:Path|None=None) -> Report:
     """Open every page of `site` in headless Chromium and report what fails (see the module docstring).
-    `screenshots` maps a file name to a page (path relative to `site`) to photograph into `site/_screenshots/`."""
+    `screenshots` maps a file name to a page (path relative to `site`) to photograph into `site/_screenshots/`;
+    `executed`: the folder of executed copies whose outputs the pages must show (None: not checked)."""
     from playwright.sync_api import sync_playwright
     site = Path(site).resolve()
     rep = Report()
     pages = _page_files(site)
     if not pages: rep.problems.append(f"no HTML pages under {site}: build the site first (tools/build_docs.py)"); return rep
+    want = expected_outputs(executed) if executed is not None else {}
+    if executed is not None:
+        rels = {f.relative_to(site).as_posix() for f in pages}
+        for f in pages:
+            rel = f.relative_to(site).as_posix()
+            if rel.startswith('tutorials/') and rel not in want:
+                rep.problems.append(f"{rel}: a tutorial page without an executed copy in {executed}: run tools/execute_notebooks.py")
+        rep.problems += [f"{page}: missing from the site, though nbs/_executed/{w['notebook']} exists" for page, w in want.items() if page not in rels]
     for f in pages:
         for m in _re_offsite.finditer(f.read_text(errors='replace')):
             rep.problems.append(f"{f.relative_to(site)}: asset from another site: {m.group(0)[:160]}")
@@ -192,6 +264,9 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                     bad = [f"#{i}: {a}" for i, a in enumerate(audio) if a]
                     if bad: errs.append(f"{len(bad)} of {len(audio)} audio players do not load: {', '.join(bad[:5])}")
                     info = page.evaluate(_JS_COLLECT)
+                    if rel in want:
+                        errs += output_problems(want[rel], page.evaluate(_JS_OUTPUTS))
+                        rep.executed += 1
                     dash = page.evaluate(_JS_DASHBOARD)
                     if dash:
                         rep.dashboards += 1
@@ -207,6 +282,8 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                     errs.append("loads plotly.js (4.6 MB) but shows no plotly figure")
                 if n_ok < len(info['figures']):
                     errs.append(f"{len(info['figures']) - n_ok} of {len(info['figures'])} plotly figures have no rendered SVG")
+                unfilled = _re_placeholder.findall(info['text'])
+                if unfilled: errs.append(f"unfilled results placeholders {unfilled[:3]}: build the docs with nbs/_executed/results.json")
                 if f == site/'index.html':
                     missing = [m for m in index_markers if m not in info['text']]
                     if missing: errs.append(f"the index page lacks the README's {missing}")
@@ -263,12 +340,13 @@ def main(argv=None):
     a = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     a.add_argument('site', nargs='?', default=str(ROOT/'_docs'))
     a.add_argument('--readme', default=str(ROOT/'README.md'))
+    a.add_argument('--executed', default=str(EXECUTED), help="executed copies whose outputs the pages must show ('' to skip)")
     args = a.parse_args(argv)
     site = Path(args.site)
     if not Path(CHROMIUM).exists(): sys.exit(f"docs check: {CHROMIUM} is missing: apt-get install chromium")
     t = time.time()
     shutil.rmtree(site/'_screenshots', ignore_errors=True)
-    rep = check_site(site, readme_markers(Path(args.readme)), default_screenshots(site))
+    rep = check_site(site, readme_markers(Path(args.readme)), default_screenshots(site), executed=Path(args.executed) if args.executed else None)
     for p in rep.problems: print(f"docs check: FAIL {p}")
     for s in rep.screenshots: print(f"docs check: screenshot {s}")
     print(f"{rep.summary()} ({time.time() - t:.0f} s)")
