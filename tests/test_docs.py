@@ -270,6 +270,23 @@ def test_execute_writes_copy_and_results(tmp_path):
     assert xn.check(nbs, ex) == 1
 
 
+def test_pending_list(tmp_path):
+    "A lane notebook listed in _executed/PENDING passes --check until it is executed; then the stale entry fails, and a run removes it."
+    nbs = _tree(tmp_path, GOOD_NB)
+    ex = nbs/'_executed'
+    ex.mkdir()
+    assert xn.check(nbs, ex) == 1  # missing and not pending
+    (ex/'PENDING').write_text('# not executed yet\ntutorials/demo.ipynb  # an hour on 2 cores\n')
+    assert xn.pending(ex) == ['tutorials/demo.ipynb'] and xn.check(nbs, ex) == 0
+    (ex/'PENDING').write_text('tutorials/demo.ipynb\nplain.ipynb\n')
+    assert xn.check(nbs, ex) == 1  # plain.ipynb has no slow cells: an entry that names nothing fails
+    (ex/'PENDING').write_text('tutorials/demo.ipynb\n')
+    assert _run('--nbs', nbs).returncode == 0
+    assert xn.pending(ex) == [] and xn.check(nbs, ex) == 0  # executed: the run took it off the list
+    (ex/'PENDING').write_text('tutorials/demo.ipynb\n')
+    assert xn.check(nbs, ex) == 1  # listed, but its copy exists: the list must not rot
+
+
 def test_execute_failures_write_nothing(tmp_path):
     moved = [c if c['id'] != 'slw' else _code("#| slow\nexpect('demo value', 0.5, 0.2, 0.01)\nexpect('other', 3, 4)", id='slw') for c in GOOD_NB]
     nbs = _tree(tmp_path, moved)

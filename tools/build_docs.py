@@ -179,7 +179,13 @@ def widget_manager(cache:Path=ROOT/'.cache') -> Path:
     return out
 
 
-def process_notebook(src:Path, dst:Path, skip_flags:set[str], executed:dict|None=None, records:dict|None=None):
+PENDING_NOTE = ("> **Not executed yet.** The slow cells of this page (its figures, tables and checked findings) have not been "
+                "run with the current code, so they show no output here. `nice -n 10 .venv/bin/python tools/execute_notebooks.py {rel}` "
+                "runs them (listed in `nbs/_executed/PENDING` until then).")
+
+
+def process_notebook(src:Path, dst:Path, skip_flags:set[str], executed:dict|None=None, records:dict|None=None,
+                     pending_rel:str|None=None):
     """nbdev's docs processing of `src` with every unflagged cell executed, or, given its `executed` copy, with the copy's
     outputs (only documentation cells run); placeholders filled from `records`; writes the processed notebook to `dst`."""
     from execnb.nbio import read_nb, write_nb
@@ -194,6 +200,9 @@ def process_notebook(src:Path, dst:Path, skip_flags:set[str], executed:dict|None
 
     nb = read_nb(src)
     nb.path_ = str(src)
+    if pending_rel is not None:  # a lane notebook not executed yet: said so under its title (`tools/execute_notebooks.py` PENDING)
+        from execnb.nbio import mk_cell
+        nb.cells.insert(1, mk_cell(PENDING_NOTE.format(rel=pending_rel), 'markdown'))
     if executed is not None: graft(nb, executed)
     if records is not None: fill_placeholders(nb, records, str(src.relative_to(ROOT)) if ROOT in src.parents else str(src))
     with _cwd_env(src.parent): Procs()(nb)
@@ -222,19 +231,20 @@ def process_all(nbs:Path, proc:Path, only:list[str]|None=None, keep_going:bool=F
             copy = None
             if src in lane:
                 st = xn.status(src, nbs, executed, pkg)
+                if st == 'missing' and rel.as_posix() in xn.pending(executed): st = 'pending'
                 if st in ('missing', 'stale'):
                     why = 'has slow cells but no executed copy' if st == 'missing' else 'its code cells differ from its executed copy'
                     raise RuntimeError(f"{why}: refresh it with `nice -n 10 {xn.refresh_command([rel.as_posix()])}` and commit nbs/_executed/")
-                copy = json.loads(xn.executed_path(src, nbs, executed).read_text())
+                if st != 'pending': copy = json.loads(xn.executed_path(src, nbs, executed).read_text())
                 if st == 'package': drift.append(f"{rel} ({xn.meta(copy).get('date', '?')[:10]})")
-            process_notebook(src, proc/rel, skip, copy, records)
+            process_notebook(src, proc/rel, skip, copy, records, pending_rel=rel.as_posix() if src in lane and st == 'pending' else None)
         except Exception as e:
             if not keep_going: raise
             (proc/rel).unlink(missing_ok=True)
             failed.append(f"{rel}: {str(e).splitlines()[0]}")
             print(f"docs: FAILED {failed[-1]}", file=sys.stderr, flush=True)
             continue
-        print(f"docs: processed {rel} in {time.time() - t:.1f} s" + (' (outputs from its executed copy)' if src in lane else ''), flush=True)
+        print(f"docs: processed {rel} in {time.time() - t:.1f} s" + ((' (PENDING: not executed yet)' if copy is None else ' (outputs from its executed copy)') if src in lane else ''), flush=True)
         out.append(proc/rel)
     if drift: print(f"docs: note: these pages show outputs executed with older package sources (not a failure; the slow lane, "
                     f"tools/execute_notebooks.py, re-asserts their findings): {', '.join(drift)}", flush=True)
