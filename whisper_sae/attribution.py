@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from .config import parse_site, atomic_write_text
+from .config import parse_site, atomic_write_text, json_text
 from .data import Utterance
 from .evaluation import ClipBatch, clip_batch, clip_batches
 from .whisper import LoadedWhisper
@@ -159,4 +159,4 @@ def graph_json(g:LatentGraph, k:int=10) -> dict:
 
 def save_graph(g:LatentGraph, path:str|Path, k:int=10) -> Path:
     "Write `graph_json` to `path`, atomically."
-    return atomic_write_text(path, json.dumps(graph_json(g, k), indent=1))
+    return atomic_write_text(path, json_text(graph_json(g, k)))

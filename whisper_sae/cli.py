@@ -40,13 +40,11 @@ def cmd_phases(args):
 def cmd_report(args):
     "Print the summary of a finished experiment."
     from whisper_sae.config import ExperimentConfig
-    from whisper_sae.pipeline import experiment_paths, summary_table
-    import json
+    from whisper_sae.pipeline import experiment_paths, read_metrics, summary_table
     cfg = ExperimentConfig.load(args.config)
     p = experiment_paths(cfg).metrics
     if not p.exists(): raise FileNotFoundError(f"{p} not found: run `whisper-sae run {args.config}` first")
-    m = json.loads(p.read_text())
-    print(summary_table(m))
+    print(summary_table(read_metrics(p)))
     table = p.parent/'eval_table.md'
     if table.exists(): print('\n' + table.read_text())
     return 0

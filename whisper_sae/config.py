@@ -16,8 +16,9 @@ __all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX
            'N_FRAMES', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'DICTIONARY_KINDS',
            'DEAD_REMEDIES', 'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES',
            'ConfigError', 'WriteError', 'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text',
-           'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig', 'register_config',
-           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig']
+           'json_text', 'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig',
+           'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig',
+           'ExperimentConfig']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -31,7 +32,7 @@ def _did_you_mean(word:str, options) -> str:
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 # %% ../nbs/00_config.ipynb #8da77c2f
-import errno, socket, time
+import errno, math, socket, time
 
 class WriteError(OSError):
     "A file could not be written for a reason the user must fix (disk full, read-only folder); the message names the path and the fix."
@@ -114,6 +115,17 @@ def atomic_write_bytes(path:str|Path, # final file path
 def atomic_write_text(path:str|Path, text:str):
     "`atomic_write_bytes` for UTF-8 text."
     return atomic_write_bytes(path, text.encode('utf-8'))
+
+def _finite_or_null(x):
+    if isinstance(x, float) and not math.isfinite(x): return None
+    if isinstance(x, dict): return {k: _finite_or_null(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return [_finite_or_null(v) for v in x]
+    return x
+
+def json_text(obj, # plain JSON values (dicts, lists, numbers, strings)
+              indent:int|None=1) -> str: # as `json.dumps` (None: one line)
+    "`obj` as strict JSON: a NaN or infinite float is written as `null` (bare `NaN` is not JSON, and strict parsers refuse it)."
+    return json.dumps(_finite_or_null(obj), indent=indent, allow_nan=False)
 
 # %% ../nbs/00_config.ipynb #6dddc256
 class SiteKind(NamedTuple):

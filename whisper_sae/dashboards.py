@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from .config import json_text
 from .data import SAMPLE_RATE, load_audio
 from .features import Features, LatentFeatures, Example, FRAME_SECONDS, example_words, latent_types
 from .alignment import norm_word
@@ -220,12 +221,6 @@ def export_html(feats:Features, # from `load_features`
     return path
 
 # %% ../nbs/12_dashboards.ipynb #8ea03cc1
-def _clean(x):
-    if isinstance(x, float) and not math.isfinite(x): return None
-    if isinstance(x, dict): return {k: _clean(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)): return [_clean(v) for v in x]
-    return x
-
 def export_json(feats:Features, latents:Sequence[int], path:str|Path, n_examples:int=5, audio:bool=True) -> Path:
     "The dashboard's content for `latents` as JSON (format above)."
     latents = [feats.check_index(int(i)) for i in latents]
@@ -247,5 +242,5 @@ def export_json(feats:Features, latents:Sequence[int], path:str|Path, n_examples
                dictionary={k: ix[k] for k in ('fingerprint', 'architecture', 'kind', 'in_sites', 'n_latents')},
                stream=ix['stream'], frame_seconds=ix['frame_seconds'], n_rows=ix['n_rows'], hist_edges_log10=ix['hist_edges'], latents=out)
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_clean(doc), allow_nan=False))
+    path.write_text(json_text(doc, indent=None))
     return path

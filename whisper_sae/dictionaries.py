@@ -15,6 +15,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load, save as st_save
 
 from .config import DictionaryConfig, register_config, atomic_write_bytes, atomic_write_text
+from .integrity import content_hash, damaged, file_hash
 from .kernels import JumpReLUFn, StepFn, TopKAutoencoder, latent_sums, sparse_decode, topk_encode
 
 # %% auto #0
@@ -22,7 +23,7 @@ __all__ = ['FORMAT', 'FORMAT_VERSION', 'CFG_FILE', 'WEIGHTS_FILE', 'DICTIONARIES
            'mse_loss', 'fvu', 'geometric_median', 'DictionaryError', 'register', 'Dictionary', 'ReLUConfig', 'ReLUSAE',
            'TopKConfig', 'TopKSAE', 'JumpReLUConfig', 'JumpReLUSAE', 'BatchTopKConfig', 'BatchTopKSAE',
            'MatryoshkaBatchTopKConfig', 'MatryoshkaBatchTopKSAE', 'build_dictionary', 'load_dictionary',
-           'export_saelens', 'load_saelens']
+           'dictionary_hash', 'export_saelens', 'load_saelens']
 
 # %% ../nbs/05_dictionaries.ipynb #a97284a9
 class DictOutput(NamedTuple):
@@ -343,9 +344,9 @@ class Dictionary(nn.Module):
         "Save to a folder (atomically per file); BatchTopK (and Matryoshka) saves as the JumpReLU it runs as."
         d = self.for_saving()
         path = Path(path)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in d.state_dict().items()}
-        atomic_write_bytes(path/WEIGHTS_FILE, st_save(tensors))
-        cfg = d.cfg_dict()
+        data = st_save({k: v.detach().cpu().contiguous() for k, v in d.state_dict().items()})
+        atomic_write_bytes(path/WEIGHTS_FILE, data)
+        cfg = d.cfg_dict() | {'weights_hash': content_hash(data)}
         if metadata: cfg['metadata'] = metadata
         atomic_write_text(path/CFG_FILE, json.dumps(cfg, indent=1))
         return path
@@ -503,8 +504,9 @@ def build_dictionary(cfg:DictionaryConfig, # architecture, kind, sites and size
     return DICTIONARIES[cfg.architecture](cfg, d_in, d_out, seed)
 
 def load_dictionary(path:str|Path, # folder written by `Dictionary.save`
-                    device:str|torch.device='cpu') -> Dictionary:
-    "Load a saved dictionary (in eval mode)."
+                    device:str|torch.device='cpu',
+                    fix:str='save or download the dictionary again') -> Dictionary: # what to tell the user when a file is damaged
+    "Load a saved dictionary (in eval mode), its weights verified against the hash in its cfg.json."
     path = Path(path)
     if not (path/CFG_FILE).exists() or not (path/WEIGHTS_FILE).exists():
         raise FileNotFoundError(f"{path} is not a saved dictionary: it needs {CFG_FILE} and {WEIGHTS_FILE} (write them with Dictionary.save)")
@@ -515,15 +517,26 @@ def load_dictionary(path:str|Path, # folder written by `Dictionary.save`
         raise DictionaryError(f"{path/CFG_FILE} is not a whisper_sae dictionary{hint}")
     if meta.get('format_version', 0) > FORMAT_VERSION:
         raise DictionaryError(f"{path} was written by a newer whisper_sae (format {meta['format_version']}): upgrade whisper_sae")
-    try: tensors = st_load((path/WEIGHTS_FILE).read_bytes())
-    except (SafetensorError, Exception) as e:
-        raise DictionaryError(f"{path/WEIGHTS_FILE} is corrupt or truncated ({e}): save or download the dictionary again") from None
+    raw, want = (path/WEIGHTS_FILE).read_bytes(), meta.get('weights_hash')
+    if want is not None and content_hash(raw, want.partition(':')[0]) != want:
+        raise damaged(path/WEIGHTS_FILE, f"its content does not match the weights_hash recorded in {CFG_FILE} when it was saved "
+                      "(damaged, truncated or replaced since)", fix)
+    try: tensors = st_load(raw)
+    except (SafetensorError, Exception) as e: raise DictionaryError(f"{path/WEIGHTS_FILE} is corrupt or truncated ({e}): {fix}") from None
     read = DictionaryConfig.from_dict if meta.get('format_version', 0) >= 2 else DictionaryConfig.from_legacy
     d = build_dictionary(read(meta['config']), meta['d_in'], meta['d_out'])
     try: d.load_state_dict(tensors)
     except RuntimeError as e: raise DictionaryError(f"{path/WEIGHTS_FILE} does not match {path/CFG_FILE}: {e}") from None
     d.trained_as = meta.get('trained_as')
     return d.to(device).eval()
+
+def dictionary_hash(path:str|Path) -> str: # folder written by `Dictionary.save`
+    "A content hash of a saved dictionary: of its cfg.json, which holds its weights' hash (saved without one: of the weights too)."
+    path = Path(path)
+    raw = (path/CFG_FILE).read_bytes()
+    try: recorded = bool(json.loads(raw).get('weights_hash'))
+    except (ValueError, AttributeError): recorded = False
+    return content_hash(raw if recorded else raw + file_hash(path/WEIGHTS_FILE).encode())
 
 # %% ../nbs/05_dictionaries.ipynb #bdc2c16d
 SAELENS_CFG, SAELENS_WEIGHTS = 'cfg.json', 'sae_weights.safetensors'

@@ -4,25 +4,27 @@
 
 # %% ../nbs/10_pipeline.ipynb #a3454247
 from __future__ import annotations
-import json, sys, time
+import json, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .config import ExperimentConfig, atomic_write_text, parse_site
+from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, parse_site
+from .integrity import DamagedFileError, read_json
 from .data import load_corpus, split_corpus
 from .whisper import load_whisper, LoadedWhisper
 from .hooks import site_module
 from .store import extract_store, ActivationStore
-from .dictionaries import load_dictionary
-from .training import train
+from .dictionaries import CFG_FILE, dictionary_hash, load_dictionary
+from .training import CHECKPOINT, CHECKPOINT_HASHES, train
 from .evaluation import dictionary_splice, splice_metrics, store_metrics, frequency_histogram
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'PHASES_ALL', 'say', 'ExperimentPaths', 'experiment_paths', 'Extracted', 'check_sites', 'phase_extract',
-           'phase_train', 'check_dictionary', 'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
+           'phase_train', 'check_dictionary', 'check_saved_dictionary', 'read_metrics', 'cached_metrics',
+           'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
 
 # %% ../nbs/10_pipeline.ipynb #c7e018b3
 METRIC_KEYS = ('fvu', 'l0', 'dead_fraction', 'ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced',
@@ -86,16 +88,35 @@ def phase_extract(cfg:ExperimentConfig, w:LoadedWhisper, paths:ExperimentPaths, 
     heldout = sorted(idx[i] for i in held)
     return Extracted(store, sorted(set(range(len(utts))) - set(heldout)), heldout, utts)
 
+def _checkpoint_store_key(paths:ExperimentPaths) -> str|None:
+    "The store key recorded with the training run's checkpoint (None: none recorded; a damaged record is the trainer's to report)."
+    try: return read_json(paths.train/CHECKPOINT_HASHES, '', sealed=True).get('metadata', {}).get('store_key')
+    except (DamagedFileError, FileNotFoundError, AttributeError): return None
+
+def _restart_training(paths:ExperimentPaths):
+    "Remove a training run's dictionary and checkpoint: training starts again from scratch."
+    shutil.rmtree(paths.dictionary, ignore_errors=True)
+    for n in (CHECKPOINT, CHECKPOINT_HASHES): (paths.train/n).unlink(missing_ok=True)
+
 def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progress:bool=True):
-    "Train (or reuse, or resume) the dictionary on the training clips' frames."
-    if (paths.dictionary/'cfg.json').exists():
-        say(f"dictionary: cache hit -> {paths.dictionary}")
-        return load_dictionary(paths.dictionary)
-    resuming = (paths.train/'checkpoint.pt').exists()
+    "Train (or reuse, or resume) the dictionary on the training clips' frames; one trained on an earlier extraction of the store is trained again."
+    key, stale = ex.store.manifest['key'], None
+    if (paths.dictionary/CFG_FILE).exists():
+        meta = check_saved_dictionary(paths.dictionary, cfg, paths.train)
+        if (meta.get('metadata') or {}).get('store_key', key) == key:
+            say(f"dictionary: cache hit -> {paths.dictionary}")
+            return load_dictionary(paths.dictionary, fix=f"delete {paths.dictionary} and run again: it is exported again from the "
+                                   "training checkpoint (or trained again)")
+        stale = paths.dictionary
+    elif (paths.train/CHECKPOINT).exists() and _checkpoint_store_key(paths) not in (None, key): stale = paths.train/CHECKPOINT
+    if stale is not None:
+        say(f"dictionary: {stale} was trained on an earlier extraction of the activation store (its audio changed): training again")
+        _restart_training(paths)
+    resuming = (paths.train/CHECKPOINT).exists()
     say(f"dictionary: {'resuming' if resuming else 'training'} {cfg.dictionary.architecture} {cfg.dictionary.kind} -> {paths.train}")
     t = cfg.train
     source = ex.store.source(cfg.dictionary.sites, t.batch_size, seed=t.seed, shuffle_buffer=t.shuffle_buffer, clips=ex.train_clips)
-    return train(source, cfg.dictionary, t, paths.train, progress=progress)
+    return train(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key})
 
 # %% ../nbs/10_pipeline.ipynb #c3a780b2
 def check_dictionary(d, cfg:ExperimentConfig, store:ActivationStore):
@@ -109,15 +130,49 @@ def check_dictionary(d, cfg:ExperimentConfig, store:ActivationStore):
             raise ValueError(f"the dictionary expects width {width} at {s}, but the store holds width {store.dims[s]} "
                              f"(another model?): train a dictionary on this model's activations")
 
+def check_saved_dictionary(path:Path, # a dictionary folder of the pipeline (`paths.dictionary`)
+                           cfg:ExperimentConfig, # the experiment
+                           train_dir:Path) -> dict: # its training run folder (named in the fix)
+    "The dictionary's cfg.json; refused, naming the file, both values and the fix, when it disagrees with the experiment's dictionary config."
+    f, fix = path/CFG_FILE, f"delete {train_dir} and run again (it trains the dictionary this config describes)"
+    meta = read_json(f, fix, sealed=False)
+    want = json.loads(json.dumps(cfg.dictionary.to_dict()))
+    try:
+        got = meta.get('trained_as') or meta['config']
+        if meta.get('format_version', 0) < 2: got = DictionaryConfig.from_legacy(got).to_dict()
+        got = dict(got)
+    except (KeyError, TypeError, ValueError, AttributeError): raise ValueError(f"{f} lacks a readable dictionary config. Fix: {fix}") from None
+    diffs = [(f'config.{k}', got.get(k, '(missing)'), want.get(k, '(missing)')) for k in [*want, *(k for k in got if k not in want)] if got.get(k) != want.get(k)]
+    diffs += [(k, meta.get(k), v) for k, v in [('kind', want['kind']), ('n_latents', want['n_latents']), ('in_sites', want['in_sites']),
+                                              ('out_sites', list(cfg.dictionary.outputs))] if meta.get(k) != v]
+    if diffs:
+        raise ValueError(f"{f} does not describe the dictionary this experiment trains: "
+                         + '; '.join(f"{k} is {a!r} there but {b!r} in the config" for k, a, b in diffs)
+                         + f" (it was edited, or written by another run). Fix: {fix}")
+    return meta
+
+def read_metrics(path:str|Path) -> dict:
+    "A metrics.json: `null` (a metric that is not defined, written by `json_text`) reads back as NaN."
+    return {k: float('nan') if v is None else v for k, v in json.loads(Path(path).read_text()).items()}
+
+def cached_metrics(cfg:ExperimentConfig, paths:ExperimentPaths,
+                   store_key:str|None=None) -> dict|None: # the store's key (None: not checked)
+    "The metrics in metrics.json if they were computed for this config's evaluation, the dictionary now in `paths` and (given) this store; else None."
+    if not paths.metrics.exists(): return None
+    m = read_metrics(paths.metrics)
+    if m.get('evaluate_hash') != cfg.phase_hash('evaluate') or (store_key is not None and m.get('store_key') != store_key): return None
+    if not (paths.dictionary/CFG_FILE).exists() or m.get('dictionary_hash') != dictionary_hash(paths.dictionary): return None
+    return m
+
 def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths:ExperimentPaths, progress:bool=True) -> dict:
     "Held-out reconstruction, sparsity and spliced CE / WER; writes metrics.json, eval_table.md and the histogram."
     check_dictionary(d, cfg, ex.store)
-    h = cfg.phase_hash('evaluate')
-    if paths.metrics.exists():
-        m = json.loads(paths.metrics.read_text())
-        if m.get('evaluate_hash') == h:
-            say(f"evaluation: cache hit -> {paths.metrics}")
-            return m
+    h, key = cfg.phase_hash('evaluate'), ex.store.manifest['key']
+    m = cached_metrics(cfg, paths, key)
+    if m is not None:
+        say(f"evaluation: cache hit -> {paths.metrics}")
+        return m
+    if paths.metrics.exists(): say(f"evaluation: {paths.metrics} was computed for another config, dictionary or activation store: evaluating again")
     say(f"evaluation: {len(ex.heldout_clips)} held-out clips")
     sp = dictionary_splice(d)
     metrics, freqs = store_metrics(ex.store, sp.in_sites, sp.out_sites, sp.fn, d.encode_sites, d.n_latents, clips=ex.heldout_clips,
@@ -133,15 +188,16 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
                             margin_frames=cfg.data.margin_frames, progress=progress)
         transcripts = sm.pop('transcripts', {})
         m |= sm
-        atomic_write_text(paths.out/'transcripts.json', json.dumps(dict(references=[u.text for u in held], **transcripts), indent=1))
+        atomic_write_text(paths.out/'transcripts.json', json_text(dict(references=[u.text for u in held], **transcripts)))
     else:
         say("evaluation: splicing skipped (decoder sites, or eval.splice is false): CE/WER recovered not measured")
         m |= {k: float('nan') for k in ('ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced', 'wer_recovered')}
     m['evaluate_hash'], m['extract_hash'], m['train_hash'] = h, cfg.phase_hash('extract'), cfg.phase_hash('train')
+    m['dictionary_hash'], m['store_key'] = dictionary_hash(paths.dictionary), key
     atomic_write_text(paths.out/'eval_table.md', eval_table(m))
     atomic_write_text(paths.out/'latent_frequency.html', frequency_histogram(freqs, title=f'{cfg.name}: latent firing frequency on held-out frames')
                       .to_html(include_plotlyjs=True, full_html=True))
-    atomic_write_text(paths.metrics, json.dumps(m, indent=1))
+    atomic_write_text(paths.metrics, json_text(m))
     return m
 
 # %% ../nbs/10_pipeline.ipynb #5981cf61

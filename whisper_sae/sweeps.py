@@ -12,7 +12,7 @@ import numpy as np
 
 from .config import Config, ConfigError, ExperimentConfig, DictionaryConfig, atomic_write_bytes, config_hash
 from .comparison import COMPARE_KEYS, write_comparison
-from .pipeline import run_experiment, experiment_paths, say
+from .pipeline import cached_metrics, run_experiment, experiment_paths, say
 
 # %% auto #0
 __all__ = ['SHORTCUTS', 'FIXED', 'SITE_KEYS', 'SWEEP_METHODS', 'config_fields', 'SweepConfig', 'expand', 'apply_overrides',
@@ -171,11 +171,8 @@ def sweep_runs(spec:SweepConfig) -> list[SweepRun]:
 
 # %% ../nbs/15_sweeps.ipynb #668a0b19
 def run_finished(cfg:ExperimentConfig, root:str|Path='.') -> dict|None:
-    "The run's metrics if its evaluation is finished for exactly this config, else None."
-    p = experiment_paths(cfg, root).metrics
-    if not p.exists(): return None
-    m = json.loads(p.read_text())
-    return m if m.get('evaluate_hash') == cfg.phase_hash('evaluate') else None
+    "The run's metrics if its evaluation is finished for exactly this config and its dictionary as it is now, else None."
+    return cached_metrics(cfg, experiment_paths(cfg, root))
 
 def log_run_wandb(spec:SweepConfig, run:SweepRun, metrics:dict, root:str|Path='.'):
     "Log a finished run (overrides, config, metrics) to W&B once; a marker file records that it was logged."

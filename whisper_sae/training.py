@@ -11,14 +11,16 @@ from typing import Iterator, Protocol, runtime_checkable
 import torch
 from tqdm.auto import tqdm
 
-from .config import DictionaryConfig, TrainConfig, atomic_write_bytes, atomic_write_text
+from .config import DictionaryConfig, TrainConfig, atomic_write_bytes, atomic_write_text, json_text
 from .dictionaries import Dictionary, build_dictionary, fvu, load_dictionary
+from .integrity import content_hash, damaged, read_json, seal
 from .kernels import light_ops
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales', 'lr_factor', 'Callback',
-           'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB', 'reset_optimizer_state', 'match_state_layout',
-           'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB', 'CheckpointCB', 'Trainer', 'train']
+__all__ = ['CHECKPOINT', 'CHECKPOINT_HASHES', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales',
+           'lr_factor', 'Callback', 'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB', 'reset_optimizer_state',
+           'match_state_layout', 'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB', 'CheckpointCB', 'Trainer',
+           'train']
 
 # %% ../nbs/06_training.ipynb #5f91908f
 @runtime_checkable
@@ -201,8 +203,8 @@ class MetricsCB(Callback):
         self.t0, self.tokens0 = time.perf_counter(), self.t.tokens
         self.sums, self.n = {}, 0
         self.t.metrics = m
-        with open(self.path, 'a') as f: f.write(json.dumps(m) + '\n')
-        atomic_write_text(self.t.out_dir/'metrics.json', json.dumps(m, indent=1))
+        with open(self.path, 'a') as f: f.write(json_text(m, indent=None) + '\n')
+        atomic_write_text(self.t.out_dir/'metrics.json', json_text(m))
     def state_dict(self): return {'sums': {k: torch.as_tensor(v) for k, v in self.sums.items()}, 'n': self.n}
     def load_state_dict(self, state): self.sums, self.n = dict(state['sums']), state['n']
 
@@ -238,7 +240,7 @@ class ProgressCB(Callback):
     def cleanup(self): self.bar.close()
 
 # %% ../nbs/06_training.ipynb #9227aa64
-CHECKPOINT = 'checkpoint.pt'
+CHECKPOINT, CHECKPOINT_HASHES = 'checkpoint.pt', 'checkpoint.json'
 _RESUMABLE_CHANGES = ('steps', 'log_every', 'checkpoint_every', 'wandb', 'wandb_project')
 
 class CheckpointCB(Callback):
@@ -289,6 +291,8 @@ class Trainer:
     def sites(self): return self.dcfg.sites
     @property
     def ckpt_path(self): return self.out_dir/CHECKPOINT
+    @property
+    def ckpt_hashes(self): return self.out_dir/CHECKPOINT_HASHES
     def _site_width(self, batch, site, step):
         if site not in batch:
             raise TrainingError(f"step {step}: the batch has no site {site!r} (it has {', '.join(batch) or 'none'}): "
@@ -363,13 +367,29 @@ class Trainer:
                     data=self.source.state_dict(), callbacks={cb.name: cb.state_dict() for cb in self.callbacks})
 
     def save_checkpoint(self):
-        "Write `checkpoint.pt` atomically."
+        "Write `checkpoint.pt` atomically, its content hash (and the replaced one's) first into `checkpoint.json`."
         buf = io.BytesIO(); torch.save(self.checkpoint_state(), buf)
-        atomic_write_bytes(self.ckpt_path, buf.getvalue())
-        self.ckpt_step = self.step
+        data = buf.getvalue()
+        h = content_hash(data)
+        atomic_write_text(self.ckpt_hashes, json.dumps(seal({'file': CHECKPOINT, 'hash': h, 'previous': self.ckpt_hash, 'step': self.step, 'metadata': self.metadata}), indent=1))
+        atomic_write_bytes(self.ckpt_path, data)
+        self.ckpt_step, self.ckpt_hash = self.step, h
+
+    def _verified_checkpoint(self) -> bytes:
+        "The bytes of `checkpoint.pt`, checked against `checkpoint.json` when there is one."
+        raw = self.ckpt_path.read_bytes()
+        if not self.ckpt_hashes.exists(): return raw  # written before checkpoint.json existed
+        fix = f"delete {self.ckpt_path} and {self.ckpt_hashes}: training then starts again from scratch (or use a new out_dir)"
+        rec = read_json(self.ckpt_hashes, fix, sealed=True)
+        known = [h for h in (rec.get('hash'), rec.get('previous')) if h]
+        if not known or content_hash(raw, known[0].partition(':')[0]) not in known:
+            raise damaged(self.ckpt_path, f"its content does not match the hash recorded in {self.ckpt_hashes.name} when it was written: "
+                          "it was damaged or replaced since", f"delete it (and {self.ckpt_hashes.name}): training then starts again from scratch")
+        return raw
 
     def _load_checkpoint(self):
-        try: ck = torch.load(io.BytesIO(self.ckpt_path.read_bytes()), map_location='cpu', weights_only=True)
+        raw = self._verified_checkpoint()
+        try: ck = torch.load(io.BytesIO(raw), map_location='cpu', weights_only=True)
         except Exception as e:
             raise TrainingError(f"{self.ckpt_path} is corrupt or truncated ({type(e).__name__}: {str(e)[:120]}): delete it to restart "
                                 "from scratch (or pass resume=False / use a new out_dir)") from None
@@ -394,7 +414,7 @@ class Trainer:
         self.source.load_state_dict(ck['data'])
         for cb in self.callbacks:
             if cb.name in ck['callbacks']: cb.load_state_dict(ck['callbacks'][cb.name])
-        self.start_step, self.tokens, self.ckpt_step = ck['step'], ck['tokens'], ck['step']
+        self.start_step, self.tokens, self.ckpt_step, self.ckpt_hash = ck['step'], ck['tokens'], ck['step'], content_hash(raw)
 
     # the result
     def export(self, path:str|Path) -> Dictionary:
@@ -413,7 +433,7 @@ class Trainer:
     def fit(self) -> Dictionary:
         "Train (or resume) to `cfg.steps`; return the saved dictionary (normalisation folded in)."
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.ckpt_step = 0
+        self.ckpt_step, self.ckpt_hash = 0, None
         if self.resume and self.ckpt_path.exists(): self._load_checkpoint()
         else: self._setup_fresh()
         self.model.train()
