@@ -344,14 +344,15 @@ def resolve_device(want='auto', # a device name (auto, cpu, cuda, cuda:N, mps) o
                    report=None): # called with one line saying what was picked, e.g. the pipeline's `say`
     "The `torch.device` that `want` names on this machine (`auto`: `$WHISPER_SAE_DEVICE`, else cuda, else mps, else cpu)."
     import torch
-    want = str(want)
+    asked = want = str(want)
     if want == 'auto' and os.environ.get(AUTO_DEVICE_ENV): want, field_name = os.environ[AUTO_DEVICE_ENV], f"{field_name} (auto, from ${AUTO_DEVICE_ENV})"
     local_rank = int(os.environ['LOCAL_RANK']) if 'LOCAL_RANK' in os.environ and int(os.environ.get('WORLD_SIZE', '1')) > 1 else None
     mps = getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()
     got = torch.device(pick_device(want, torch.cuda.device_count() if torch.cuda.is_available() else 0, mps, local_rank, field_name))
     if report is not None:
         name = f" ({torch.cuda.get_device_name(got)})" if got.type == 'cuda' else ''
-        report(f"device: {got}{name}" + (f" (from {want})" if str(got) != want else ''))
+        how = asked if want == asked else f"{asked}, ${AUTO_DEVICE_ENV}={want}"
+        report(f"device: {got}{name}" + (f" (from {how})" if str(got) != asked else ''))
     return got
 
 # %% ../nbs/00_config.ipynb #2b5cb0a8
