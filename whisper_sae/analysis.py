@@ -50,7 +50,8 @@ def attention_weights(w:LoadedWhisper, # loaded with attn_implementation='eager'
         if tf is None:
             out = m.encoder(input_features, output_attentions=True)
             return Attention(torch.stack(out.attentions).float().cpu())
-        out = m(input_features=input_features, decoder_input_ids=tf.input_ids, decoder_attention_mask=tf.attention_mask, output_attentions=True)
+        out = m(input_features=input_features, decoder_input_ids=tf.input_ids.to(input_features.device),
+                decoder_attention_mask=tf.attention_mask.to(input_features.device), output_attentions=True)
     st = lambda xs: torch.stack(xs).float().cpu()
     return Attention(st(out.encoder_attentions), st(out.decoder_attentions), st(out.cross_attentions))
 
@@ -221,9 +222,9 @@ def logit_lens_logits(w:LoadedWhisper, input_features:torch.Tensor, # log-mel (b
     "{'emb', '0', ... : logits (batch, T, vocab)} reading each decoder layer through the final norm and unembedding."
     n = w.config.decoder_layers
     sites = {'emb': 'decoder.blocks.0.resid_pre', **{str(i): f'decoder.blocks.{i}.resid_post' for i in range(n)}}
-    acts = capture(w.model, list(sites.values()), input_features, tf.input_ids, tf.attention_mask)
+    acts = capture(w.model, list(sites.values()), input_features, tf.input_ids.to(input_features.device), tf.attention_mask.to(input_features.device))
     ln, proj = w.model.model.decoder.layer_norm, w.model.proj_out
-    with torch.inference_mode(): return {k: proj(ln(acts[s])).float() for k, s in sites.items()}
+    with torch.inference_mode(): return {k: proj(ln(acts[s])).float().cpu() for k, s in sites.items()}
 
 def lens_metrics(logits:torch.Tensor, # (batch, T, vocab)
                  labels:torch.Tensor) -> tuple[float, int, int]: # (batch, T), -100 where unscored
@@ -282,7 +283,7 @@ def real_frame_activations(w:LoadedWhisper, utterances:Sequence, # clips with `.
         audios = [u.load() for u in utterances[a0:a0 + batch_clips]]
         acts = capture(w.model, list(sites), log_mel(w, audios))
         for s in sites:
-            out[s] += [acts[s][b, :real_frames(len(x))].float() for b, x in enumerate(audios)]
+            out[s] += [acts[s][b, :real_frames(len(x))].float().cpu() for b, x in enumerate(audios)]
     return {s: torch.cat(v) for s, v in out.items()}
 
 # %% ../nbs/20_analysis.ipynb #d02bdd34

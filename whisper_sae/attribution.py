@@ -99,9 +99,14 @@ def cross_layer_attribution(w:LoadedWhisper, up, down, # upstream and downstream
                             progress:bool=True) -> LatentGraph:
     "Gradient x activation edges from each upstream latent (and the error term) to each downstream latent's total activation."
     check_pair(up, down)
-    edges, error, bias = torch.zeros(up.n_latents, down.n_latents), torch.zeros(down.n_latents), torch.zeros(down.n_latents)
-    down_total, up_total, n_frames = torch.zeros(down.n_latents), torch.zeros(up.n_latents), 0
-    want = torch.zeros(down.n_latents, dtype=torch.bool)
+    dev = next(w.model.parameters()).device
+    for name, m in (('up', up), ('down', down)):
+        if next(m.parameters()).device != dev:
+            raise ValueError(f"the {name} dictionary is on {next(m.parameters()).device}, the model on {dev}: attribution differentiates through both, "
+                             f"so load it onto the model's device (load_dictionary(path, device='{dev}') or .to('{dev}'))")
+    edges, error, bias = (torch.zeros(*s, device=dev) for s in ((up.n_latents, down.n_latents), (down.n_latents,), (down.n_latents,)))
+    down_total, up_total, n_frames = torch.zeros(down.n_latents, device=dev), torch.zeros(up.n_latents, device=dev), 0
+    want = torch.zeros(down.n_latents, dtype=torch.bool, device=dev)
     want[torch.arange(down.n_latents) if latents is None else torch.as_tensor(list(latents), dtype=torch.long)] = True
     for b in clip_batches(w, utterances, batch_clips, progress=progress, desc='attribution'):
         dec = decomposed_forward(w, up, down, b)
@@ -111,7 +116,7 @@ def cross_layer_attribution(w:LoadedWhisper, up, down, # upstream and downstream
         js = (want & (y != 0)).nonzero().squeeze(1)
         for c in range(0, len(js), chunk):
             jc = js[c:c + chunk]
-            G = torch.zeros(len(jc), *dec.x_down.shape, dtype=dec.x_down.dtype)
+            G = torch.zeros(len(jc), *dec.x_down.shape, dtype=dec.x_down.dtype, device=dev)
             G[:, b.mask] = (active[:, jc].T[..., None] * W[:, jc].T[:, None, :]).to(G.dtype)  # d y_j / d x_down on each real frame
             gz, ge, gb = torch.autograd.grad(dec.x_down, [dec.z_up, dec.err_up, dec.bias_up], grad_outputs=G if len(jc) > 1 else G[0],
                                              is_grads_batched=len(jc) > 1, retain_graph=True)
@@ -119,7 +124,7 @@ def cross_layer_attribution(w:LoadedWhisper, up, down, # upstream and downstream
             edges[:, jc] += torch.einsum('mnf,nf->fm', gz, dec.z_up.detach())
             error[jc] += torch.einsum('mnd,nd->m', ge, dec.err_up.detach())
             bias[jc] += torch.einsum('mnd,nd->m', gb, dec.bias_up.detach())
-    return LatentGraph(up.out_sites[0], down.in_sites[0], edges, error, bias, down_total, up_total, n_frames, len(utterances))
+    return LatentGraph(up.out_sites[0], down.in_sites[0], *(t.cpu() for t in (edges, error, bias, down_total, up_total)), n_frames, len(utterances))
 
 # %% ../nbs/17_attribution.ipynb #e9f5200e
 def scale_latents(latents:Sequence[int]|None, # upstream latents to scale (None: all)

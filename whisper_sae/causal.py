@@ -32,9 +32,11 @@ def ablate(latents:Sequence[int], # latent ids
     if mode == 'mean' and means is None: raise ValueError("mean ablation needs `means` (each latent's mean activation on training frames)")
     def edit(z):
         z = z.clone()
-        z[:, idx] = 0 if mode == 'zero' else means[idx].to(z.dtype)
+        z[:, idx.to(z.device)] = 0 if mode == 'zero' else means[idx].to(z.device, z.dtype)
         return z
     return edit
+
+def _on(d) -> torch.device: return next(d.parameters()).device
 
 def check_latents(d, latents):
     "Raise an IndexError naming the valid range if any latent id is outside the dictionary."
@@ -51,14 +53,14 @@ def check_site(d, site:str):
 def edit_hook(d, # an SAE (reads and writes the site)
               edit:LatentEdit|None, # None: the unedited spliced baseline
               mask:torch.Tensor): # (batch, positions) bool: frames to touch
-    "Hook function: x -> dec(edit(enc(x))) + (x - dec(enc(x))) on the masked frames."
+    "Hook function: x -> dec(edit(enc(x))) + (x - dec(enc(x))) on the masked frames (computed on the dictionary's device)."
     def fn(x):
-        xs = x[mask].float()
+        xs = x[mask].to(_on(d), torch.float32)
         with torch.no_grad():
             z = d.encode(xs)
             rec = d.decode(z, xs)
             new = d.decode(edit(z) if edit else z, xs) + (xs - rec)
-        y = x.clone(); y[mask] = new.to(x.dtype)
+        y = x.clone(); y[mask] = new.to(x.device, x.dtype)
         return y
     return fn
 
@@ -66,15 +68,15 @@ def steer_hook(direction:torch.Tensor, # (d,) e.g. a decoder row
                alpha:float, mask:torch.Tensor):
     "Hook function: x + alpha * direction on the masked frames."
     def fn(x):
-        y = x.clone(); y[mask] = y[mask] + alpha * direction.to(x.dtype)
+        y = x.clone(); y[mask] = y[mask] + alpha * direction.to(x.device, x.dtype)
         return y
     return fn
 
 def decoder_direction(d, latent:int) -> torch.Tensor:
     "The latent's decoder row in raw activation units."
     check_latents(d, [latent])
-    z = torch.zeros(1, d.n_latents); z[0, latent] = 1
-    with torch.no_grad(): return (d.decode(z) - d.decode(torch.zeros(1, d.n_latents)))[0]
+    z = torch.zeros(1, d.n_latents, device=_on(d)); z[0, latent] = 1
+    with torch.no_grad(): return (d.decode(z) - d.decode(torch.zeros_like(z)))[0]
 
 # %% ../nbs/13_causal.ipynb #b869867e
 @torch.no_grad()
@@ -198,8 +200,8 @@ def latent_patch(w:LoadedWhisper, d, site:str, utt:Utterance, latents:Sequence[i
     if corrupt is None: corrupt = noisy(clean, noise_snr_db, seed)
     if len(corrupt) != len(clean): raise ValueError("latent patching needs clean and corrupted audio of the same length (frames must align)")
     bc, bx = clip_batch(w, [utt], audio=[clean], sites=[site]), clip_batch(w, [utt], audio=[corrupt])
-    z_clean = d.encode(bc.clean[site][bc.mask].float())
-    idx = torch.as_tensor(list(latents), dtype=torch.long)
+    z_clean = d.encode(bc.clean[site][bc.mask].to(_on(d), torch.float32))
+    idx = torch.as_tensor(list(latents), dtype=torch.long, device=_on(d))
     def patch(z):
         z = z.clone(); z[:, idx] = z_clean[:, idx]; return z
     ce_clean = _mean_ce(w, bc, {site: edit_hook(d, None, bc.mask)})
@@ -216,13 +218,13 @@ def latent_attribution(w:LoadedWhisper, d, site:str, utterances:Sequence[Utteran
     for b in clip_batches(w, utterances, batch_clips):
         mask, holder = b.mask, {}
         def fn(x):
-            xs = x[mask].float()
+            xs = x[mask].to(_on(d), torch.float32)
             with torch.no_grad(): z0 = d.encode(xs); err = xs - d.decode(z0, xs)
             z = z0.clone().requires_grad_(True); holder['z'] = z
-            y = x.clone(); y[mask] = (d.decode(z, xs) + err).to(x.dtype)
+            y = x.clone(); y[mask] = (d.decode(z, xs) + err).to(x.device, x.dtype)
             return y
         with torch.enable_grad():
             loss = teacher_forced_ce(w, b.encode(w, {site: fn}), b.tf).total
             (g,) = torch.autograd.grad(loss, holder['z'])
-        total += (holder['z'].detach() * g).sum(0)
+        total += (holder['z'].detach() * g).sum(0).cpu()
     return total

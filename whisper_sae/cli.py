@@ -8,7 +8,7 @@ import argparse, errno, os, sys
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DEBUG_ENV', 'cmd_transcribe', 'cmd_phases', 'cmd_report', 'cmd_sweep', 'error_message', 'check_config',
+__all__ = ['DEBUG_ENV', 'cmd_transcribe', 'experiment', 'cmd_phases', 'cmd_report', 'cmd_sweep', 'error_message', 'check_config',
            'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
@@ -16,24 +16,31 @@ def cmd_transcribe(args):
     "Transcribe audio files with a Whisper model, one `path<TAB>text` line per file."
     from whisper_sae.whisper import load_whisper, transcribe
     from whisper_sae.data import load_audio
-    w = load_whisper(args.model, dtype=args.dtype)
-    print(f"model: {w.source}", file=sys.stderr)
+    w = load_whisper(args.model, dtype=args.dtype, device=args.device)
+    print(f"model: {w.source} on {w.model.device}", file=sys.stderr)
     audios = [load_audio(p) for p in args.audio]
     for path, text in zip(args.audio, transcribe(w, audios, batch_size=args.batch_size, language=args.language,
                                                  max_new_tokens=args.max_new_tokens, progress=len(audios) > args.batch_size)):
         print(f"{path}\t{text}")
     return 0
 
+def experiment(args) -> 'ExperimentConfig':
+    "The experiment config of `args.config`, with `--device` / `--dtype` (when given) replacing its `model.device` / `model.dtype`."
+    cfg = check_config(args.config)
+    model = {k: v for k in ('device', 'dtype') if (v := getattr(args, k, None)) is not None}
+    return type(cfg).from_dict({**cfg.to_dict(), 'model': {**cfg.model.to_dict(), **model}}) if model else cfg
+
 def cmd_phases(args):
     "Run the experiment's phases up to the one named by the subcommand, reusing cached earlier phases."
     from whisper_sae.pipeline import run_experiment, summary_table
+    cfg = experiment(args)
     upto = {'extract': ('extract',), 'train': ('extract', 'train'), 'evaluate': ('extract', 'train', 'evaluate'), 'run': ('extract', 'train', 'evaluate')}
     if 'MASTER_ADDR' in os.environ and int(os.environ.get('WORLD_SIZE', 1)) > 1:  # under torchrun: every rank extracts its share
         from whisper_sae.distributed import init_distributed
         rank, _ = init_distributed()
-        run_experiment(args.config, phases=('extract',), progress=not args.quiet and rank == 0)
+        run_experiment(cfg, phases=('extract',), progress=not args.quiet and rank == 0)
         if rank != 0 or args.command == 'extract': return 0
-    m = run_experiment(args.config, phases=upto[args.command], progress=not args.quiet)
+    m = run_experiment(cfg, phases=upto[args.command], progress=not args.quiet)
     if m: print(summary_table(m))
     return 0
 
@@ -111,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('audio', nargs='+', help='audio files (any format soundfile or PyAV reads)')
     t.add_argument('--model', default='bundled:tiny.en', help='hub id, folder, bundled:tiny.en, bundled:base or random:tiny')
     t.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
+    t.add_argument('--device', default='auto', help='auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps')
     t.add_argument('--language', default=None, help="language for multilingual models, e.g. 'en' (default: detect)")
     t.add_argument('--batch-size', type=int, default=8)
     t.add_argument('--max-new-tokens', type=int, default=128)
@@ -120,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         c = sub.add_parser(name, parents=[common], help=text)
         c.add_argument('config', help='experiment YAML, e.g. configs/tiny_default.yaml')
         c.add_argument('--quiet', action='store_true', help='no progress bars')
+        c.add_argument('--device', default=None, help="where every phase runs: auto, cpu, cuda, cuda:N or mps (default: the config's model.device)")
+        c.add_argument('--dtype', default=None, choices=['float32', 'bfloat16', 'float16'],
+                       help="Whisper's weights and compute dtype (default: the config's model.dtype; a change makes new cache keys)")
         c.set_defaults(func=cmd_phases)
     sw = sub.add_parser('sweep', parents=[common], help='run (or resume) a grid / random sweep from a YAML spec')
     sw.add_argument('spec', help='sweep YAML: a base experiment and the config fields to vary (see the sweeps docs)')

@@ -13,12 +13,12 @@ import yaml
 
 # %% auto #0
 __all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS',
-           'N_FRAMES', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'STORE_DTYPES', 'DICTIONARY_KINDS',
-           'DEAD_REMEDIES', 'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES',
-           'ConfigError', 'WriteError', 'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text',
-           'json_text', 'SiteKind', 'Site', 'parse_site', 'Config', 'config_hash', 'ModelConfig', 'DataConfig',
-           'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig',
-           'ExperimentConfig']
+           'N_FRAMES', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'DEVICE_RE', 'AUTO_DEVICE_ENV',
+           'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS',
+           'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError', 'write_error', 'stale_temp_files',
+           'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind', 'Site', 'parse_site', 'Config',
+           'config_hash', 'ModelConfig', 'pick_device', 'resolve_device', 'DataConfig', 'register_config',
+           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -225,6 +225,7 @@ class Config:
         self.validate()
 
     _prefix = ''
+    unhashed = ()  # fields left out of `short_hash` / `config_hash`: how a result is computed where, not what it is
     def validate(self):
         "Check field values; raise `ConfigError` naming the field and the fix."
     def fail(self, name:str, problem:str, fix:str):
@@ -277,19 +278,25 @@ class Config:
         hints = typing.get_type_hints(cls)
         return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
+    def hash_dict(self) -> dict:
+        "`to_dict` without the `unhashed` fields (of this section and the sections inside it): what the hash covers."
+        return {f.name: (getattr(self, f.name).hash_dict() if isinstance(getattr(self, f.name), Config) else getattr(self, f.name))
+                for f in dataclasses.fields(self) if f.name not in self.unhashed}
+
     def short_hash(self, n:int=12) -> str:
         "Stable hex digest of the canonical JSON form: equal configs, equal hash, on any machine."
-        return config_hash(self.to_dict(), n=n)
+        return config_hash(self, n=n)
 
 def config_hash(*parts, n:int=12) -> str:
-    "Stable short hash of JSON-serialisable parts (dict key order does not matter)."
-    canon = json.dumps([p.to_dict() if isinstance(p, Config) else p for p in parts], sort_keys=True, separators=(',', ':'))
+    "Stable short hash of JSON-serialisable parts (dict key order does not matter; a `Config` counts by its `hash_dict`)."
+    canon = json.dumps([p.hash_dict() if isinstance(p, Config) else p for p in parts], sort_keys=True, separators=(',', ':'))
     return hashlib.sha256(canon.encode()).hexdigest()[:n]
 
 # %% ../nbs/00_config.ipynb #1a219b14
 DTYPES = ('float32', 'bfloat16', 'float16')
 ATTN_IMPLEMENTATIONS = ('sdpa', 'eager')
 SPEC_PREFIXES = ('bundled', 'random')
+DEVICE_RE = re.compile(r'^(auto|cpu|mps|cuda(:\d+)?)$')
 
 @dataclass
 class ModelConfig(Config):
@@ -297,6 +304,8 @@ class ModelConfig(Config):
     spec: str = 'bundled:tiny.en'  # hub id, local HF/CTranslate2 folder, `bundled:tiny.en`, `bundled:base` or `random:tiny`
     dtype: str = 'float32'  # weights and compute dtype: float32, bfloat16 or float16
     attn_implementation: str = 'sdpa'  # 'sdpa' (about 2x faster) or 'eager' (needed to read attention weights)
+    device: str = 'auto'  # where every phase runs: auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps
+    unhashed = ('device',)  # where it runs, not what it computes: moving to a GPU keeps every cache key
     def validate(self):
         p = self._prefix
         if not self.spec.strip(): _fail(p+'spec', "is empty", "name a model, e.g. `bundled:tiny.en` or `openai/whisper-tiny`")
@@ -306,6 +315,45 @@ class ModelConfig(Config):
         if self.dtype not in DTYPES: _fail(p+'dtype', f"unknown dtype {self.dtype!r}", f"use one of {', '.join(DTYPES)}")
         if self.attn_implementation not in ATTN_IMPLEMENTATIONS:
             _fail(p+'attn_implementation', f"unknown value {self.attn_implementation!r}", f"use one of {', '.join(ATTN_IMPLEMENTATIONS)}")
+        if not DEVICE_RE.match(self.device):
+            _fail(p+'device', f"unknown device {self.device!r}{_did_you_mean(self.device, ('auto', 'cpu', 'cuda', 'mps'))}", "use auto, cpu, cuda, cuda:N (e.g. cuda:1) or mps")
+
+# %% ../nbs/00_config.ipynb #dev00002
+AUTO_DEVICE_ENV = 'WHISPER_SAE_DEVICE'  # when set, what `auto` means in this process (e.g. cpu)
+
+def pick_device(want:str, # auto, cpu, cuda, cuda:N or mps
+                n_cuda:int, # CUDA devices visible
+                mps:bool, # whether Apple's MPS backend is available
+                local_rank:int|None=None, # this rank's LOCAL_RANK under torchrun (None: one process)
+                field_name:str='model.device') -> str: # config field named in errors
+    "The device `want` names on a machine with `n_cuda` GPUs and (or not) MPS; a `ConfigError` naming the field and fix when it is not there."
+    if not DEVICE_RE.match(str(want)): _fail(field_name, f"unknown device {want!r}", "use auto, cpu, cuda, cuda:N (e.g. cuda:1) or mps")
+    if want == 'auto': want = 'cuda' if n_cuda else 'mps' if mps else 'cpu'
+    if want.startswith('cuda'):
+        if n_cuda == 0: _fail(field_name, f"{want} asked for, but PyTorch sees no CUDA GPU here",
+                              "set model.device: auto or cpu (or pass --device cpu), or install a CUDA build of PyTorch")
+        if want == 'cuda' and local_rank is not None: want = f'cuda:{local_rank}'
+        if want != 'cuda' and int(want.split(':')[1]) >= n_cuda:
+            _fail(field_name, f"{want} asked for, but only {n_cuda} CUDA GPU(s) are visible", f"use cuda:0 .. cuda:{n_cuda - 1}, or check CUDA_VISIBLE_DEVICES")
+    if want == 'mps' and not mps: _fail(field_name, "mps asked for, but the MPS backend is not available here (it needs a Mac with Apple silicon)",
+                                        "set model.device: auto or cpu (or pass --device cpu)")
+    return want
+
+def resolve_device(want='auto', # a device name (auto, cpu, cuda, cuda:N, mps) or a torch.device
+                   field_name:str='model.device', # config field named in errors
+                   report=None): # called with one line saying what was picked, e.g. the pipeline's `say`
+    "The `torch.device` that `want` names on this machine (`auto`: `$WHISPER_SAE_DEVICE`, else cuda, else mps, else cpu)."
+    import torch
+    asked = want = str(want)
+    if want == 'auto' and os.environ.get(AUTO_DEVICE_ENV): want, field_name = os.environ[AUTO_DEVICE_ENV], f"{field_name} (auto, from ${AUTO_DEVICE_ENV})"
+    local_rank = int(os.environ['LOCAL_RANK']) if 'LOCAL_RANK' in os.environ and int(os.environ.get('WORLD_SIZE', '1')) > 1 else None
+    mps = getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()
+    got = torch.device(pick_device(want, torch.cuda.device_count() if torch.cuda.is_available() else 0, mps, local_rank, field_name))
+    if report is not None:
+        name = f" ({torch.cuda.get_device_name(got)})" if got.type == 'cuda' else ''
+        how = asked if want == asked else f"{asked}, ${AUTO_DEVICE_ENV}={want}"
+        report(f"device: {got}{name}" + (f" (from {how})" if str(got) != asked else ''))
+    return got
 
 # %% ../nbs/00_config.ipynb #2b5cb0a8
 STORE_DTYPES = ('float32', 'float16', 'bfloat16')

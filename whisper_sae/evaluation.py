@@ -50,7 +50,7 @@ class SparsityStats:
     def update(self, acts:torch.Tensor): # (frames, n_latents) latent activations
         if acts.shape[-1] != len(self.fires): raise ValueError(f"latents have width {acts.shape[-1]}, expected {len(self.fires)}")
         on = acts.reshape(-1, acts.shape[-1]) != 0
-        self.n += len(on); self.l0 += float(on.sum()); self.fires += on.sum(0).double()
+        self.n += len(on); self.l0 += float(on.sum()); self.fires += on.sum(0).double().cpu()
         return self
     def frequencies(self) -> torch.Tensor: return self.fires / max(self.n, 1)
     def result(self, dense_threshold:float=0.1) -> dict:
@@ -88,7 +88,7 @@ def clip_batch(w:LoadedWhisper, utterances:Sequence[Utterance], # clips with ref
                margin_frames:int=0, # frames after the audio's end that edits also touch
                window:tuple[float, float]|None=None, # seconds: edits touch only this time window
                max_new_tokens:int=128, language:str|None=None) -> ClipBatch:
-    "Prepare clips as one batch: log-mel, edit mask, teacher forcing, decoding budget, clean activations at `sites`."
+    "Prepare clips as one batch on the model's device: log-mel, edit mask, teacher forcing, decoding budget, clean activations at `sites`."
     audio = [u.load() for u in utterances] if audio is None else list(audio)
     if len(audio) != len(utterances): raise ValueError(f"{len(audio)} audio arrays for {len(utterances)} clips: give one per clip")
     feats = log_mel(w, audio)
@@ -98,6 +98,7 @@ def clip_batch(w:LoadedWhisper, utterances:Sequence[Utterance], # clips with ref
         mask &= ((t >= window[0]) & (t < window[1]))[None]
     tf = teacher_forcing_ids(w.tokenizer, [u.text for u in utterances], language=language)
     budget = min(max_new_tokens, int(1.5 * int((tf.labels != -100).sum(1).max())) + 10)
+    mask, tf = mask.to(feats.device), TeacherForcing(tf.input_ids.to(feats.device), tf.attention_mask.to(feats.device), tf.labels.to(feats.device), tf.n_prompt)
     clean = capture(w.model, list(dict.fromkeys(sites)), feats, tf.input_ids, tf.attention_mask) if sites else {}
     return ClipBatch(list(utterances), audio, feats, mask, tf, budget, language, clean)
 
@@ -163,8 +164,12 @@ def identity_splice(site:str) -> Splice:
     return Splice([site], [site], lambda xs: {site: xs[site]})
 
 def dictionary_splice(d) -> Splice:
-    "A `Splice` that replaces the dictionary's output sites with its reconstruction."
-    return Splice(list(d.in_sites), list(d.out_sites), d.reconstruct_sites)
+    "A `Splice` that replaces the dictionary's output sites with its reconstruction (computed on the dictionary's device)."
+    def fn(xs):
+        at, on = next(iter(xs.values())).device, next(d.parameters()).device
+        if at == on: return d.reconstruct_sites(xs)
+        return {s: y.to(at) for s, y in d.reconstruct_sites({s: x.to(on) for s, x in xs.items()}).items()}
+    return Splice(list(d.in_sites), list(d.out_sites), fn)
 
 # %% ../nbs/08_evaluation.ipynb #34ed1018
 def _replacement_hooks(acts_out:dict[str, torch.Tensor], mask:torch.Tensor, mode:str):
@@ -174,7 +179,7 @@ def _replacement_hooks(acts_out:dict[str, torch.Tensor], mask:torch.Tensor, mode
             if x.shape[1] != mask.shape[1]: raise ValueError(f"splicing {site}: expected {mask.shape[1]} positions, got {x.shape[1]} (encoder sites only)")
             y = x.clone()
             if mode == 'zero': y[mask] = 0
-            else: y[mask] = acts_out[site].to(y.dtype)
+            else: y[mask] = acts_out[site].to(y.device, y.dtype)
             return y
         return fn
     return {s: make(s) for s in acts_out}
@@ -221,7 +226,8 @@ def store_metrics(store, # an ActivationStore
                   in_sites:Sequence[str], out_sites:Sequence[str], # what the dictionary reads and writes
                   reconstruct:Callable[[dict], dict], # {in_site: (N, d)} -> {out_site: (N, d)}
                   latents:Callable[[dict], torch.Tensor], # {in_site: (N, d)} -> (N, n_latents) activations
-                  n_latents:int, clips:Sequence[int]|None=None, batch_size:int=4096, dense_threshold:float=0.1) -> tuple[dict, torch.Tensor]:
+                  n_latents:int, clips:Sequence[int]|None=None, batch_size:int=4096, dense_threshold:float=0.1,
+                  device=None) -> tuple[dict, torch.Tensor]: # where `reconstruct` and `latents` run (None: where the store's rows are, the CPU)
     "Reconstruction + sparsity metrics over the store's real frames of `clips`; returns (metrics, latent frequencies)."
     sites = list(dict.fromkeys([*in_sites, *out_sites]))
     cols = store.read([*sites, 'clip', 'is_padding'], stream=store.stream_of(sites[0]))
@@ -234,9 +240,9 @@ def store_metrics(store, # an ActivationStore
     with torch.no_grad():
         for i in range(0, len(idx), batch_size):
             rows = idx[i:i + batch_size]
-            xs = {s: cols[s][rows].float() for s in in_sites}
+            xs = {s: cols[s][rows].to(device, torch.float32) for s in in_sites}
             out = reconstruct(xs)
-            for s in out_sites: rec[s].update(cols[s][rows].float(), out[s])
+            for s in out_sites: rec[s].update(cols[s][rows].to(out[s].device, torch.float32), out[s])
             sp.update(latents(xs))
     res = sp.result(dense_threshold)
     per_site = {s: r.result() for s, r in rec.items()}

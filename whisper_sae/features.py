@@ -175,6 +175,8 @@ def _checked(path:Path, index:dict, fix:str) -> bytes:
     return raw
 
 # %% ../nbs/11_features.ipynb #29edc891
+def _on(d) -> torch.device: return next(d.parameters()).device  # the dictionary encodes on its device; statistics stay on the CPU
+
 def _pass_one(src, d, out:Path, key:str, acc:FeatureAccumulator, batch_rows:int, include_padding:bool, clips, progress, fail_after_units):
     "Statistics and candidates over every unit, resuming from `state.safetensors`; returns the rows per unit."
     state_path = out/'state.safetensors'
@@ -194,7 +196,7 @@ def _pass_one(src, d, out:Path, key:str, acc:FeatureAccumulator, batch_rows:int,
         idx = keep.nonzero().squeeze(1)
         for b in range(0, len(idx), batch_rows):
             rows = idx[b:b + batch_rows]
-            acts = d.encode_sites({s: cols[s][rows] for s in d.in_sites})
+            acts = d.encode_sites({s: cols[s][rows].to(_on(d)) for s in d.in_sites}).cpu()
             acc.update(acts, dict(row=rows + first, clip=cols['clip'][rows], position=cols['position'][rows], token=cols['token'][rows]))
         unit_rows.append(n)
         meta = dict(key=key, unit_rows=json.dumps(unit_rows), next_unit=str(u + 1), clips=json.dumps(src.clips) if isinstance(src, ClipRows) else '')
@@ -223,7 +225,7 @@ def _pass_two(src, d, ex_row, ex_clip, ex_pos, ex_lat, radius:int, unit_rows:lis
         need = np.unique(r_loc)
         for b in range(0, len(need), batch_rows):
             nb = need[b:b + batch_rows]
-            acts = d.encode_sites({s: cols[s][torch.from_numpy(nb)] for s in d.in_sites}).numpy()
+            acts = d.encode_sites({s: cols[s][torch.from_numpy(nb)].to(_on(d)) for s in d.in_sites}).cpu().numpy()
             m = (r_loc >= nb[0]) & (r_loc <= nb[-1])
             trace[e[m], k[m]] = acts[np.searchsorted(nb, r_loc[m]), ex_lat[e[m]]]
     return trace

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, parse_site
+from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, parse_site, resolve_device
 from .integrity import DamagedFileError, read_json
 from .data import load_corpus, split_corpus
 from .whisper import load_whisper, LoadedWhisper
@@ -98,14 +98,16 @@ def _restart_training(paths:ExperimentPaths):
     shutil.rmtree(paths.dictionary, ignore_errors=True)
     for n in (CHECKPOINT, CHECKPOINT_HASHES): (paths.train/n).unlink(missing_ok=True)
 
-def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progress:bool=True):
+def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progress:bool=True,
+                device=None): # where it trains and the dictionary is returned (None: `cfg.model.device`)
     "Train (or reuse, or resume) the dictionary on the training clips' frames; one trained on an earlier extraction of the store is trained again."
     key, stale = ex.store.manifest['key'], None
+    device = resolve_device(device or cfg.model.device)
     if (paths.dictionary/CFG_FILE).exists():
         meta = check_saved_dictionary(paths.dictionary, cfg, paths.train)
         if (meta.get('metadata') or {}).get('store_key', key) == key:
             say(f"dictionary: cache hit -> {paths.dictionary}")
-            return load_dictionary(paths.dictionary, fix=f"delete {paths.dictionary} and run again: it is exported again from the "
+            return load_dictionary(paths.dictionary, device=device, fix=f"delete {paths.dictionary} and run again: it is exported again from the "
                                    "training checkpoint (or trained again)")
         stale = paths.dictionary
     elif (paths.train/CHECKPOINT).exists() and _checkpoint_store_key(paths) not in (None, key): stale = paths.train/CHECKPOINT
@@ -116,7 +118,7 @@ def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progr
     say(f"dictionary: {'resuming' if resuming else 'training'} {cfg.dictionary.architecture} {cfg.dictionary.kind} -> {paths.train}")
     t = cfg.train
     source = ex.store.source(cfg.dictionary.sites, t.batch_size, seed=t.seed, shuffle_buffer=t.shuffle_buffer, clips=ex.train_clips)
-    return train(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key})
+    return train(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key}, device=device)
 
 # %% ../nbs/10_pipeline.ipynb #c3a780b2
 def check_dictionary(d, cfg:ExperimentConfig, store:ActivationStore):
@@ -176,7 +178,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
     say(f"evaluation: {len(ex.heldout_clips)} held-out clips")
     sp = dictionary_splice(d)
     metrics, freqs = store_metrics(ex.store, sp.in_sites, sp.out_sites, sp.fn, d.encode_sites, d.n_latents, clips=ex.heldout_clips,
-                                   dense_threshold=cfg.eval.dense_threshold)
+                                   dense_threshold=cfg.eval.dense_threshold, device=next(d.parameters()).device)
     train_rows = ex.store.source(cfg.dictionary.sites, 1, clips=ex.train_clips).n_rows
     m = dict(metrics, n_train_frames=train_rows, n_eval_frames=metrics['n_frames'], model_source=str(w.source), corpus=cfg.data.corpus)
     if cfg.eval.splice and all(parse_site(s).stack == 'encoder' for s in sp.in_sites + sp.out_sites):
@@ -228,15 +230,16 @@ def run_experiment(cfg:ExperimentConfig|str|Path, # a config or the path of its 
     if not isinstance(cfg, ExperimentConfig): cfg = ExperimentConfig.load(cfg)
     unknown = set(phases) - set(PHASES_ALL)
     if unknown: raise ValueError(f"unknown phase(s) {sorted(unknown)}: use {', '.join(PHASES_ALL)}")
+    device = resolve_device(cfg.model.device, report=say)  # a missing GPU fails here, before anything is written or loaded
     paths = experiment_paths(cfg, root)
     paths.out.mkdir(parents=True, exist_ok=True)
     cfg.save(paths.out/'config.yaml')
     t0 = time.time()
-    w = load_whisper(cfg.model)
+    w = load_whisper(cfg.model, device=device)
     say(f"model: {w.source}")
     ex = phase_extract(cfg, w, paths, progress)
     if phases == ('extract',): return {}
-    d = phase_train(cfg, ex, paths, progress)
+    d = phase_train(cfg, ex, paths, progress, device)
     if 'evaluate' not in phases: return {}
     m = phase_evaluate(cfg, w, ex, d, paths, progress)
     say(f"done in {time.time() - t0:.0f} s; results in {paths.out}")

@@ -11,7 +11,7 @@ from typing import Iterator, Protocol, runtime_checkable
 import torch
 from tqdm.auto import tqdm
 
-from .config import DictionaryConfig, TrainConfig, atomic_write_bytes, atomic_write_text, json_text
+from .config import DictionaryConfig, TrainConfig, atomic_write_bytes, atomic_write_text, json_text, resolve_device
 from .dictionaries import Dictionary, build_dictionary, fvu, load_dictionary
 from .integrity import content_hash, damaged, read_json, seal
 from .kernels import light_ops
@@ -19,8 +19,8 @@ from .kernels import light_ops
 # %% auto #0
 __all__ = ['CHECKPOINT', 'CHECKPOINT_HASHES', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales',
            'lr_factor', 'Callback', 'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB', 'reset_optimizer_state',
-           'match_state_layout', 'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB', 'CheckpointCB', 'Trainer',
-           'train']
+           'match_state_layout', 'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB', 'CheckpointCB', 'check_amp',
+           'Trainer', 'train']
 
 # %% ../nbs/06_training.ipynb #5f91908f
 @runtime_checkable
@@ -255,6 +255,15 @@ class CheckpointCB(Callback):
 # %% ../nbs/06_training.ipynb #c4613b2b
 def _dtype_amp(amp:str): return {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(amp)
 
+def check_amp(amp:str, # `TrainConfig.amp`: none, bf16 or fp16
+              device:torch.device): # where training runs
+    "Raise `TrainingError` naming the fix when mixed precision `amp` cannot run on `device`."
+    if amp != 'none' and device.type == 'mps':
+        raise TrainingError(f"amp: {amp} does not apply on mps (PyTorch's autocast and gradient scaler are for CUDA and CPU): "
+                            "set train.amp: none (the dictionary trains in float32 on mps)")
+    if amp == 'fp16' and device.type != 'cuda':
+        raise TrainingError("amp: fp16 needs a CUDA device: use amp: bf16 (or none) on CPU")
+
 class Trainer:
     "Train a sparse dictionary on an `ActivationSource`, with callbacks, checkpoints and exact resume."
     def __init__(self, source:ActivationSource, # batches of activations by site, with a restorable position
@@ -264,15 +273,14 @@ class Trainer:
                  callbacks:list|tuple=(), # extra `Callback`s
                  resume:bool=True, # continue from out_dir/checkpoint.pt when it exists
                  progress:bool=True, # show a tqdm progress bar
-                 device:str|None=None, # 'cpu', 'cuda', ... (None: cuda if available)
+                 device:str|torch.device|None=None, # auto, cpu, cuda, cuda:N or mps (None: auto, see `resolve_device`)
                  metadata:dict|None=None, # extra facts saved in the dictionary's cfg.json (model, data ...)
                  light_threads:int|None=None): # CPU: threads for everything but the encoder GEMM/TopK (1 helps on busy shared CPUs; None: torch's setting)
         self.source, self.dcfg, self.cfg, self.out_dir = source, dictionary, cfg, Path(out_dir)
         self.light_threads = light_threads
         self.resume, self.metadata = resume, metadata or {}
-        self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
-        if cfg.amp == 'fp16' and self.device.type != 'cuda':
-            raise TrainingError("amp: fp16 needs a CUDA device: use amp: bf16 (or none) on CPU")
+        self.device = resolve_device(device or 'auto')
+        check_amp(cfg.amp, self.device)
         cbs = [SparsityWarmupCB(), DecoderNormCB(), GradClipCB(), DeadLatentCB(), MetricsCB(), CheckpointCB()]
         if cfg.wandb: cbs.append(WandbCB())
         if progress: cbs.append(ProgressCB())

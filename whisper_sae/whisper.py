@@ -16,7 +16,7 @@ from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtract
                           WhisperProcessor, WhisperTokenizer)
 from transformers.utils import logging as hf_logging
 
-from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS
+from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS, resolve_device
 from .ct2 import CT2FormatError, check_weights, read_ct2_dir, whisper_generation_config
 
 # %% auto #0
@@ -216,10 +216,17 @@ def _load_folder(folder:Path, spec:str, dtype:str, attn:str) -> LoadedWhisper:
 
 def load_whisper(spec:str|ModelConfig='bundled:tiny.en', # model spec, or a `ModelConfig`
                  dtype:str='float32', # float32, bfloat16 or float16
-                 attn_implementation:str='sdpa') -> LoadedWhisper: # 'eager' to read attention weights
-    "Load a Whisper model + processor from a spec and record where it came from."
-    if isinstance(spec, ModelConfig): spec, dtype, attn_implementation = spec.spec, spec.dtype, spec.attn_implementation
+                 attn_implementation:str='sdpa', # 'eager' to read attention weights
+                 device=None) -> LoadedWhisper: # auto, cpu, cuda, cuda:N, mps (None: the `ModelConfig`'s device; cpu for a spec string)
+    "Load a Whisper model + processor from a spec onto a device, and record where it came from."
+    if isinstance(spec, ModelConfig): spec, dtype, attn_implementation, device = spec.spec, spec.dtype, spec.attn_implementation, device or spec.device
     ModelConfig(spec=spec, dtype=dtype, attn_implementation=attn_implementation)  # validates
+    dev = resolve_device(device or 'cpu')  # before the weights are read: a missing GPU fails at once
+    w = _load_spec(spec, dtype, attn_implementation)
+    w.model.to(dev)
+    return w
+
+def _load_spec(spec:str, dtype:str, attn_implementation:str) -> LoadedWhisper:
     if spec.startswith('bundled:'): return load_bundled(spec.split(':', 1)[1], dtype, attn_implementation)
     if spec.startswith('random:'):
         name, _, seed = spec.split(':', 1)[1].partition('@')
@@ -252,9 +259,10 @@ def decode_greedy(w:LoadedWhisper, # a loaded model
     return [t.strip() for t in w.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
 def log_mel(w:LoadedWhisper, audios:Sequence[np.ndarray]) -> torch.Tensor:
-    "Log-mel features (batch, n_mels, 3000) of 16 kHz clips, in the model's dtype."
+    "Log-mel features (batch, n_mels, 3000) of 16 kHz clips, in the model's dtype and on its device."
     batch = [np.asarray(a, dtype=np.float32) for a in audios]
-    return w.feature_extractor(batch, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(next(w.model.parameters()).dtype)
+    p = next(w.model.parameters())
+    return w.feature_extractor(batch, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(p.device, p.dtype)
 
 def transcribe(w:LoadedWhisper, # a loaded model
                audios:Sequence[np.ndarray], # 16 kHz mono float clips, each at most 30 s
