@@ -209,6 +209,9 @@ def test_page_must_show_executed_outputs(browser, tmp_path):
     (good/'index.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body>WER {{fixture.tiny_en_wer:.1%}}</body></html>')
     problems = check_docs.check_site(good, executed=ex).problems
     assert any("index.html: unfilled results placeholders ['{{fixture.tiny_en_wer:.1%}}']" in p for p in problems), problems
+    (good/'index.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body><h1>whisper_sae</h1>'
+                                   'The syntax is <code>{{key.field}}</code>.</body></html>')  # shown as code: not a placeholder
+    assert not any('unfilled' in p for p in check_docs.check_site(good, executed=ex).problems)
     (good/'tutorials'/'other.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body>x</body></html>')
     problems = check_docs.check_site(good, executed=ex).problems
     assert any('tutorials/other.html: a tutorial page without an executed copy' in p for p in problems), problems

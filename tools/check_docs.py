@@ -154,7 +154,9 @@ _JS_COLLECT = """() => ({
   ids: [...document.querySelectorAll('[id]')].map(e => e.id).concat([...document.querySelectorAll('a[name]')].map(a => a.name)),
   figures: [...document.querySelectorAll('.plotly-graph-div')].map(d => !!d.querySelector('svg.main-svg')),
   plotlyjs: [...document.querySelectorAll('script[src]')].some(s => /plotly[^/]*\\.js$/.test(s.getAttribute('src'))),
-  text: document.body ? document.body.innerText : ''
+  text: document.body ? document.body.innerText : '',
+  prose: (() => { if (!document.body) return ''; const b = document.body.cloneNode(true);
+                  b.querySelectorAll('code, pre, script, style').forEach(e => e.remove()); return b.textContent; })()
 })"""
 _JS_OUTPUTS = """() => {
   const inOut = sel => [...document.querySelectorAll(sel)].filter(e => e.closest('.jp-OutputArea')).length;
@@ -290,7 +292,7 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                     errs.append("loads plotly.js (4.6 MB) but shows no plotly figure")
                 if n_ok < len(info['figures']):
                     errs.append(f"{len(info['figures']) - n_ok} of {len(info['figures'])} plotly figures have no rendered SVG")
-                unfilled = _re_placeholder.findall(info['text'])
+                unfilled = _re_placeholder.findall(info['prose'])  # outside code: the syntax may be shown as code
                 if unfilled: errs.append(f"unfilled results placeholders {unfilled[:3]}: build the docs with nbs/_executed/results.json")
                 if f == site/'index.html':
                     missing = [m for m in index_markers if m not in info['text']]

@@ -144,14 +144,24 @@ def checked(key:str): # the name the checks are recorded under
 # %% ../nbs/21_findings.ipynb #fnd22
 _re_placeholder = re.compile(r'\{\{\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)(?::([^}]*))?\s*\}\}')
 
+_re_code = re.compile(r'```.*?```|`[^`\n]*`', re.S)  # Markdown code: where a placeholder is shown, not filled
+
+def _outside_code(text:str, fn) -> str:
+    "Apply `fn` to the parts of `text` outside Markdown code spans and fences."
+    out, pos = [], 0
+    for m in _re_code.finditer(text): out += [fn(text[pos:m.start()]), m.group(0)]; pos = m.end()
+    return ''.join(out + [fn(text[pos:])])
+
 def placeholders(text:str) -> list[tuple[str, str]]:
-    "The `(key, field)` pairs `text`'s `{{key.field:spec}}` placeholders name."
-    return [(m.group(1), m.group(2)) for m in _re_placeholder.finditer(text)]
+    "The `(key, field)` pairs `text`'s `{{key.field:spec}}` placeholders name (outside code)."
+    found = []
+    _outside_code(text, lambda t: found.extend((m.group(1), m.group(2)) for m in _re_placeholder.finditer(t)) or t)
+    return found
 
 def fill(text:str, # text with `{{key.field}}` / `{{key.field:spec}}` placeholders
          records:dict, # {key: {field: value}}, as `results.json` holds them under "records"
          where:str='') -> str: # what `text` is, for messages
-    "Replace each placeholder in `text` with its recorded value, formatted with its spec."
+    "Replace each placeholder in `text` (outside Markdown code, where the syntax may be shown) with its recorded value, formatted with its spec."
     def sub(m):
         key, name, spec = m.group(1), m.group(2), m.group(3) or ''
         if key not in records:
@@ -160,4 +170,4 @@ def fill(text:str, # text with `{{key.field}}` / `{{key.field:spec}}` placeholde
         if name not in records[key]:
             raise KeyError(f"{where}: {m.group(0)}: the record {key!r} has no field {name!r} (fields: {', '.join(records[key])})")
         return _cell(records[key][name], spec.strip())
-    return _re_placeholder.sub(sub, text)
+    return _outside_code(text, lambda t: _re_placeholder.sub(sub, t))
