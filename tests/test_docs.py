@@ -213,8 +213,11 @@ def test_page_must_show_executed_outputs(browser, tmp_path):
                                    'The syntax is <code>{{key.field}}</code>.</body></html>')  # shown as code: not a placeholder
     assert not any('unfilled' in p for p in check_docs.check_site(good, executed=ex).problems)
     (good/'tutorials'/'other.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body>x</body></html>')
+    (good/'tutorials'/'demo_linked').mkdir()
+    (good/'tutorials'/'demo_linked'/'dashboard.html').write_text('<!doctype html><html><head><meta charset="utf-8"></head><body>d</body></html>')
     problems = check_docs.check_site(good, executed=ex).problems
     assert any('tutorials/other.html: a tutorial page without an executed copy' in p for p in problems), problems
+    assert not any('demo_linked' in p for p in problems), problems  # a file the page links to is not a page of its own
 
 
 # ---- tools/execute_notebooks.py on a tiny tree ---------------------------------------------------------------------

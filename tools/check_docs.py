@@ -156,7 +156,7 @@ _JS_COLLECT = """() => ({
   plotlyjs: [...document.querySelectorAll('script[src]')].some(s => /plotly[^/]*\\.js$/.test(s.getAttribute('src'))),
   text: document.body ? document.body.innerText : '',
   prose: (() => { if (!document.body) return ''; const b = document.body.cloneNode(true);
-                  b.querySelectorAll('code, pre, script, style').forEach(e => e.remove()); return b.textContent; })()
+                  b.querySelectorAll('code, pre, script, style, textarea, .clipboard-copy-txt').forEach(e => e.remove()); return b.textContent; })()
 })"""
 _JS_OUTPUTS = """() => {
   const inOut = sel => [...document.querySelectorAll(sel)].filter(e => e.closest('.jp-OutputArea')).length;
@@ -230,7 +230,7 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
         rels = {f.relative_to(site).as_posix() for f in pages}
         for f in pages:
             rel = f.relative_to(site).as_posix()
-            if rel.startswith('tutorials/') and rel not in want and not _pending_page(rel, executed):
+            if rel.startswith('tutorials/') and '_linked/' not in rel and rel not in want and not _pending_page(rel, executed):
                 rep.problems.append(f"{rel}: a tutorial page without an executed copy in {executed}: run tools/execute_notebooks.py")
         rep.problems += [f"{page}: missing from the site, though nbs/_executed/{w['notebook']} exists" for page, w in want.items() if page not in rels]
     for f in pages:
@@ -297,8 +297,8 @@ def check_site(site:Path|str, index_markers:list[str]=(), screenshots:dict[str, 
                 if f == site/'index.html':
                     missing = [m for m in index_markers if m not in info['text']]
                     if missing: errs.append(f"the index page lacks the README's {missing}")
-                for name, want in (screenshots or {}).items():
-                    if want == rel:
+                for name, shot in (screenshots or {}).items():
+                    if shot == rel:
                         out = site/'_screenshots'/name
                         out.parent.mkdir(exist_ok=True)
                         if name.startswith('widgets') and w['rendered']:  # the widget, not the page's top
