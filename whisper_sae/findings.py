@@ -76,11 +76,12 @@ def md_table(rows, # rows: sequences of values, or dicts (keys as columns)
     if header is None: raise ValueError("md_table: give `header` when the rows are not dicts")
     header = list(header)
     specs = [(fmt.get(h, '') if isinstance(fmt, dict) else fmt[i]) if fmt else '' for i, h in enumerate(header)]
-    lines = ['| ' + ' | '.join(map(str, header)) + ' |', '|' + '---|' * len(header)]
+    esc = lambda t: str(t).replace('|', '\\|').replace('<', '&lt;')  # a cell's own | or <tag> would break the row
+    lines = ['| ' + ' | '.join(map(esc, header)) + ' |', '|' + '---|' * len(header)]
     for r in rows:
         vals = [r[h] for h in header] if isinstance(r, dict) else list(r)
         if len(vals) != len(header): raise ValueError(f"md_table: a row has {len(vals)} values for {len(header)} columns: {vals}")
-        lines.append('| ' + ' | '.join(_cell(v, s) for v, s in zip(vals, specs)) + ' |')
+        lines.append('| ' + ' | '.join(esc(_cell(v, s)) for v, s in zip(vals, specs)) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/21_findings.ipynb #fnd16
