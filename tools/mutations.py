@@ -157,6 +157,15 @@ def table(ms:list[Mutation]) -> str:
     return '\n'.join(rows) + '\n'
 
 
+def update_table(path:Path, ms:list[Mutation]):
+    "Replace the rows of `ms` (by name) in the Markdown table at `path`, appending those it lacks."
+    new = {m.name: row for m, row in zip(ms, table(ms).splitlines()[2:])}
+    lines = path.read_text().splitlines()
+    name = lambda l: l.split('|')[1].strip() if l.startswith('|') and not l.startswith(('| mutation', '|---')) else None
+    out = [new.pop(name(l), l) if name(l) else l for l in lines]
+    path.write_text('\n'.join(out + list(new.values())) + '\n')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--only', nargs='*', default=[], help='run mutations whose name contains any of these words')
@@ -165,6 +174,7 @@ def main(argv=None):
     ap.add_argument('--timeout', type=int, default=1200, help='seconds per test run')
     ap.add_argument('--no-baseline', action='store_true', help='skip the unmutated run of the same notebooks')
     ap.add_argument('--out', help='also write the Markdown table here')
+    ap.add_argument('--update', help="replace these mutations' rows in an existing table (e.g. tests/mutations/RESULTS.md after --only)")
     ap.add_argument('--python', default=str(ROOT/'.venv'/'bin'/'python'), help='the interpreter that runs the tests')
     a = ap.parse_args(argv)
     ms = load_mutations()
@@ -195,6 +205,7 @@ def main(argv=None):
     md = table(ms)
     print(md)
     if a.out: Path(a.out).write_text(md)
+    if a.update: update_table(Path(a.update), ms)
     counts = {k: sum(m.result == k for m in ms) for k in ('caught', 'missed', 'stale', 'error')}
     print(json.dumps(dict(counts, total=len(ms), seconds=round(time.time() - t0))))
     return 0 if counts['caught'] == len(ms) else 1
