@@ -12,6 +12,16 @@ The peers are not dependencies of whisper_sae: install them in a throwaway venv,
 and pass `--peers-python /tmp/peers/bin/python`. A peer that cannot be imported is skipped with a message.
 
     python tools/bench_training.py --peers-python /tmp/peers/bin/python
+
+`--quality` measures sample efficiency instead: every implementation trains with its own default recipe (the learning
+rate, schedule and optimiser a user of that library gets; ours is the main job's `train` section) on the real
+activations of the main job's store (`--config`, extracted first if needed: training clips' frames, padding left out),
+and held-out FVU on the held-out clips' frames is measured at `--eval-at` steps, the evaluation's time left out of the
+clock. It prints one JSON line per implementation (its curve of step, seconds, FVU) and ends with a line holding
+`fvu_ratio_vs_best_peer` (ours / the best peer's held-out FVU at equal steps; <= 1.0 means as sample-efficient) and
+the same ratio at equal wall time (each peer's FVU at the last evaluation it reached within our training time).
+
+    python tools/bench_training.py --quality --steps 800 --repeats 1
 """
 from __future__ import annotations
 import argparse, json, os, resource, statistics, subprocess, sys, tempfile, time
@@ -19,6 +29,9 @@ from pathlib import Path
 
 PEERS = ('saelens', 'dictionary_learning', 'sparsify')
 IMPLS = ('whisper_sae', 'whisper_sae_light', 'dense_torch') + PEERS
+QUALITY_PEERS = PEERS + ('sparsify_adam',)  # sparsify's Trainer defaults to signSGD (schedule-free); Adam is its other documented optimiser
+QUALITY_IMPLS = ('whisper_sae',) + QUALITY_PEERS
+OURS = ('whisper_sae', 'whisper_sae_light', 'dense_torch')
 
 
 # ---------------------------------------------------------------- workers (run in a subprocess each)
@@ -159,10 +172,208 @@ def worker(args):
                       'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'sgemm_gflops': gflops}))
 
 
+# ---------------------------------------------------------------- quality workers (--quality): each library's own default recipe
+class _Clock:
+    "Training seconds with the held-out evaluations left out; the held-out FVU at the steps in `eval_at`."
+    def __init__(self, args):
+        import numpy as np, torch
+        self.heldout = torch.from_numpy(np.load(Path(args.data)/'heldout.npy'))
+        self.eval_at, self.steps = sorted({int(s) for s in args.eval_at.split(',')} | {args.steps}), args.steps
+        self.curve, self.seconds, self.t0 = [], 0.0, None
+    def batches(self, args, recon):
+        "The training batches (shuffled epochs of the training frames), evaluating `recon` before step n+1 when n is in `eval_at`."
+        import numpy as np, torch
+        data = torch.from_numpy(np.load(Path(args.data)/'train.npy'))
+        g, n = torch.Generator().manual_seed(0), 0
+        self.t0 = time.perf_counter()
+        while True:
+            for idx in torch.randperm(len(data), generator=g).split(args.batch):
+                if len(idx) < args.batch: continue
+                self.at(n, recon)
+                if n == self.steps: return
+                n += 1
+                yield data[idx]
+    def at(self, n, recon):
+        if n not in self.eval_at or any(c['step'] == n for c in self.curve): return
+        import torch
+        self.seconds += time.perf_counter() - self.t0
+        with torch.no_grad():
+            h = self.heldout
+            xh = torch.cat([recon(b) for b in h.split(4096)])
+            fvu = float(((h - xh) ** 2).sum() / ((h - h.mean(0)) ** 2).sum())
+        self.curve.append({'step': n, 'seconds': round(self.seconds, 2), 'fvu': round(fvu, 5)})
+        self.t0 = time.perf_counter()
+
+
+def quality_whisper_sae(args, clock):
+    "whisper_sae's `Trainer` with the main job's dictionary and train sections (steps from --steps)."
+    import torch, whisper_sae
+    from whisper_sae.config import ExperimentConfig
+    from whisper_sae.training import Callback, Trainer
+    cfg = ExperimentConfig.load(args.config)
+    site = cfg.dictionary.in_sites[0]
+    tr = {}
+    class Grab(Callback):
+        def before_fit(self): tr['t'] = self.t
+    def recon(x):
+        t = tr['t']; s = t.scales[site]
+        t.model.eval(); y = t.model.reconstruct_sites({site: x * s})[site] / s; t.model.train()
+        return y
+    batches = clock.batches(args, recon)
+    class Source:
+        def __iter__(self): return ({site: b} for b in batches)
+        def state_dict(self): return {}
+        def load_state_dict(self, s): pass
+    over = {k: json.loads(v) if v[:1] in '0123456789-.[{"tfn' else v for k, v in (kv.split('=', 1) for kv in args.overrides)}
+    tc = type(cfg.train).from_dict({**cfg.train.to_dict(), 'warmup_steps': min(cfg.train.warmup_steps, args.steps), **over,
+                                     'steps': args.steps, 'log_every': 10**6, 'checkpoint_every': 10**6})
+    with tempfile.TemporaryDirectory() as out:
+        Trainer(Source(), cfg.dictionary, tc, out, callbacks=[Grab()], progress=False, device='cpu').fit()
+    clock.at(args.steps, recon)
+    return whisper_sae.__version__
+
+
+def _sparsify(args, clock, optimizer):
+    "sparsify's `Trainer` step with its default recipe: FVU loss, parallel-gradient removal, unit-norm decoder, AuxK off (its default)."
+    import importlib.metadata as md, torch
+    from sparsify import SparseCoder, SparseCoderConfig
+    sae = SparseCoder(args.d, SparseCoderConfig(num_latents=args.latents, k=args.k), device='cpu')
+    if optimizer == 'adam':
+        opt = torch.optim.Adam(sae.parameters(), lr=2e-4 / (args.latents / 2**14) ** 0.5); sf = None
+    else:
+        from schedulefree import ScheduleFreeWrapper
+        from sparsify.sign_sgd import SignSGD
+        sf = opt = ScheduleFreeWrapper(SignSGD(sae.parameters(), lr=5e-3 / (args.latents / 2**14) ** 0.5), momentum=0.95); opt.train()
+    def recon(x):
+        if sf: sf.eval()
+        y = sae(x).sae_out
+        if sf: sf.train()
+        return y
+    for x in clock.batches(args, recon):
+        out = sae(x, dead_mask=None)
+        out.fvu.backward()
+        sae.remove_gradient_parallel_to_decoder_directions()
+        opt.step(); opt.zero_grad()
+        sae.set_decoder_norm_to_unit_norm()
+    return md.version('eai-sparsify')
+
+def quality_sparsify(args, clock): return _sparsify(args, clock, 'signum')
+def quality_sparsify_adam(args, clock): return _sparsify(args, clock, 'adam')
+
+
+def quality_saelens(args, clock):
+    "SAELens `SAETrainer` with a `TopKTrainingSAE`, its runner's default learning rate (3e-4, constant, no warm-up)."
+    import importlib.metadata as md, torch
+    from sae_lens import LoggingConfig
+    from sae_lens.config import SAETrainerConfig
+    from sae_lens.saes.topk_sae import TopKTrainingSAE, TopKTrainingSAEConfig
+    from sae_lens.training.sae_trainer import SAETrainer
+    sae = TopKTrainingSAE(TopKTrainingSAEConfig(d_in=args.d, d_sae=args.latents, k=args.k, device='cpu'))
+    def recon(x):
+        sae.eval(); y = sae.decode(sae.encode(x)); sae.train()
+        return y
+    cfg = SAETrainerConfig(total_training_samples=args.steps * args.batch, train_batch_size_samples=args.batch, lr=3e-4, lr_end=3e-4,
+                           device='cpu', logger=LoggingConfig(log_to_wandb=False))
+    SAETrainer(cfg, sae, clock.batches(args, recon)).fit()
+    clock.at(args.steps, recon)
+    return md.version('sae-lens')
+
+
+def quality_dictionary_learning(args, clock):
+    """dictionary_learning's `TopKTrainer` with its defaults (learning rate from the dictionary size, its decay, AuxK), except
+    warm-up: its default of 1000 steps must be shorter than the run, so it is a tenth of the run."""
+    import importlib.metadata as md
+    from dictionary_learning.trainers.top_k import TopKTrainer
+    tr = TopKTrainer(steps=args.steps, activation_dim=args.d, dict_size=args.latents, k=args.k, layer=0, lm_name='bench', device='cpu',
+                     warmup_steps=max(1, args.steps // 10))
+    for step, x in enumerate(clock.batches(args, lambda x: tr.ae(x))):
+        tr.update(step, x)
+    return md.version('dictionary-learning')
+
+
+def quality_worker(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    clock = _Clock(args)
+    name, *args.overrides = args.worker.split(':')
+    try:
+        version = globals()[f'quality_{name}'](args, clock)
+    except ImportError as e:
+        print(json.dumps({'impl': args.worker, 'skipped': f"not importable with {sys.executable}: {e}"})); return
+    print(json.dumps({'impl': args.worker, 'version': version, 'curve': clock.curve}))
+
+
+def dump_store(args):
+    "Write the main job's training and held-out frames (padding left out) as train.npy / heldout.npy in `args.data`."
+    import numpy as np, torch
+    from whisper_sae.config import ExperimentConfig
+    from whisper_sae.pipeline import experiment_paths, phase_extract
+    from whisper_sae.whisper import load_whisper
+    cfg = ExperimentConfig.load(args.config)
+    ex = phase_extract(cfg, load_whisper(cfg.model.spec), experiment_paths(cfg), progress=False)
+    site = cfg.dictionary.in_sites[0]
+    cols = ex.store.read([site, 'clip', 'is_padding'])
+    for name, clips in (('train', ex.train_clips), ('heldout', ex.heldout_clips)):
+        keep = torch.isin(cols['clip'], torch.tensor(clips, dtype=cols['clip'].dtype)) & (cols['is_padding'] == 0)
+        np.save(Path(args.data)/f'{name}.npy', cols[site][keep].float().numpy())
+    print(json.dumps({'site': site, 'store': str(ex.store.folder), 'd': cols[site].shape[1],
+                      'train_frames': int(np.load(Path(args.data)/'train.npy', mmap_mode='r').shape[0]),
+                      'heldout_frames': int(np.load(Path(args.data)/'heldout.npy', mmap_mode='r').shape[0])}))
+
+
+def quality_main(args, impls, peers_python):
+    "The --quality driver: dump the store once, run each implementation (interleaved repeats), summarise at equal steps and time."
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, 'OMP_NUM_THREADS': str(args.threads), 'WANDB_MODE': 'disabled', 'TQDM_DISABLE': '1'}
+        res = subprocess.run([args.python, __file__, '--worker', 'dump', '--data', tmp, '--config', args.config], capture_output=True, text=True, env=env)
+        if res.returncode: raise SystemExit(f"could not read the store of {args.config}: {res.stderr.strip()[-600:]}")
+        info = json.loads(res.stdout.strip().splitlines()[-1]); print(json.dumps({'data': info}), flush=True)
+        runs, skipped = {i: [] for i in impls}, {}
+        for r in range(args.repeats):
+            for impl in impls:
+                if impl in skipped: continue
+                py = args.python if impl.split(':')[0] in OURS else peers_python
+                if py is None: skipped[impl] = f"no peers interpreter at {args.peers_python}"; continue
+                cmd = [py, __file__, '--quality', '--worker', impl, '--data', tmp, '--config', args.config, '--eval-at', args.eval_at] + \
+                      [f'--{k}={getattr(args, k)}' for k in ('steps', 'latents', 'k', 'batch', 'threads')] + [f"--d={info['d']}"]
+                res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                lines = [l for l in res.stdout.splitlines() if l.startswith('{')]
+                if res.returncode or not lines:
+                    skipped[impl] = f"failed (exit {res.returncode}): {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'no output'}"; continue
+                out = json.loads(lines[-1])
+                if 'skipped' in out: skipped[impl] = out['skipped']; continue
+                runs[impl].append(out)
+                c = out['curve'][-1]
+                print(f"# repeat {r + 1}/{args.repeats} {impl}: held-out FVU {c['fvu']:.4f} after {c['step']} steps, {c['seconds']:.0f} s", file=sys.stderr, flush=True)
+    final, curves = {}, {}
+    for impl in impls:
+        if impl in skipped: print(json.dumps({'impl': impl, 'skipped': skipped[impl]})); continue
+        rs = runs[impl]
+        curves[impl] = [{'step': pts[0]['step'], 'seconds': round(statistics.median(p['seconds'] for p in pts), 1),
+                         'fvu': round(statistics.median(p['fvu'] for p in pts), 4)} for pts in zip(*(r['curve'] for r in rs))]
+        final[impl] = curves[impl][-1]
+        print(json.dumps({'impl': impl, 'version': rs[0]['version'], 'fvu': final[impl]['fvu'], 'seconds': final[impl]['seconds'],
+                          'fvu_runs': [r['curve'][-1]['fvu'] for r in rs], 'curve': curves[impl]}))
+    peers = {i: v['fvu'] for i, v in final.items() if i in QUALITY_PEERS}
+    if 'whisper_sae' not in final or not peers:
+        print(json.dumps({'fvu_ratio_vs_best_peer': None, 'reason': 'whisper_sae or every peer missing'})); return
+    best = min(peers, key=peers.get)
+    ours_s = final['whisper_sae']['seconds']
+    at_time = {i: ([p['fvu'] for p in curves[i] if p['seconds'] <= ours_s] or [None])[-1] for i in peers}
+    reached = {i: v for i, v in at_time.items() if v is not None}
+    best_t = min(reached, key=reached.get) if reached else None
+    print(json.dumps({'fvu_ratio_vs_best_peer': round(final['whisper_sae']['fvu'] / peers[best], 3), 'best_peer': best, 'steps': args.steps,
+                      'fvu': final['whisper_sae']['fvu'], 'best_peer_fvu': peers[best],
+                      'fvu_ratio_vs_best_peer_equal_time': round(final['whisper_sae']['fvu'] / reached[best_t], 3) if best_t else None,
+                      'best_peer_equal_time': best_t, 'peer_fvu_at_our_seconds': at_time, 'our_seconds': ours_s,
+                      'train_frames': info['train_frames'], 'heldout_frames': info['heldout_frames']}))
+
+
 # ---------------------------------------------------------------- driver
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--impls', default=','.join(IMPLS), help=f"comma-separated subset of {', '.join(IMPLS)}")
+    p.add_argument('--impls', default=None, help=f"comma-separated subset of {', '.join(IMPLS)} (--quality: {', '.join(QUALITY_IMPLS)})")
     p.add_argument('--peers-python', default='/tmp/peers/bin/python', help='interpreter with the peer libraries installed')
     p.add_argument('--python', default=sys.executable, help='interpreter with whisper_sae installed')
     p.add_argument('--repeats', type=int, default=3, help='processes per implementation (median reported)')
@@ -172,15 +383,23 @@ def main(argv=None):
     p.add_argument('--d', type=int, default=384); p.add_argument('--latents', type=int, default=3072)
     p.add_argument('--k', type=int, default=32); p.add_argument('--batch', type=int, default=4096)
     p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--quality', action='store_true', help='sample efficiency on real activations (see the module doc) instead of throughput')
+    p.add_argument('--config', default=str(Path(__file__).resolve().parents[1]/'configs'/'tiny_default.yaml'),
+                   help='--quality: the experiment whose store and train recipe are used')
+    p.add_argument('--eval-at', default='100,200,400', help='--quality: steps at which held-out FVU is measured (and --steps)')
     p.add_argument('--worker', help=argparse.SUPPRESS); p.add_argument('--data', help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.worker: return worker(args)
+    if args.worker == 'dump': return dump_store(args)
+    if args.worker: return quality_worker(args) if args.quality else worker(args)
 
     import numpy as np
-    impls = [i.strip() for i in args.impls.split(',') if i.strip()]
-    for i in impls:
-        if i not in IMPLS: p.error(f"unknown implementation {i!r}: use {', '.join(IMPLS)}")
+    known = QUALITY_IMPLS if args.quality else IMPLS
+    impls = [i.strip() for i in (args.impls or ','.join(known)).split(',') if i.strip()]
+    for i in impls:  # --quality: `whisper_sae:lr=1e-3:lr_schedule=constant` is ours with train fields overridden
+        if i.split(':')[0] not in known or (':' in i and not (args.quality and i.startswith('whisper_sae:'))):
+            p.error(f"unknown implementation {i!r}: use {', '.join(known)}" + (" (whisper_sae:FIELD=VALUE:... with --quality)" if args.quality else ''))
     peers_python = args.peers_python if Path(args.peers_python).exists() else None
+    if args.quality: return quality_main(args, impls, peers_python)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)/'acts.npy'
         rng = np.random.default_rng(0)  # heavy-tailed, anisotropic activations with a mean offset, like a residual stream
