@@ -35,12 +35,7 @@ def cmd_phases(args):
     from whisper_sae.pipeline import run_experiment, summary_table
     cfg = experiment(args)
     upto = {'extract': ('extract',), 'train': ('extract', 'train'), 'evaluate': ('extract', 'train', 'evaluate'), 'run': ('extract', 'train', 'evaluate')}
-    if 'MASTER_ADDR' in os.environ and int(os.environ.get('WORLD_SIZE', 1)) > 1:  # under torchrun: every rank extracts its share
-        from whisper_sae.distributed import init_distributed
-        rank, _ = init_distributed()
-        run_experiment(cfg, phases=('extract',), progress=not args.quiet and rank == 0)
-        if rank != 0 or args.command == 'extract': return 0
-    m = run_experiment(cfg, phases=upto[args.command], progress=not args.quiet)
+    m = run_experiment(cfg, phases=upto[args.command], progress=not args.quiet)  # under torchrun it decides what each rank does
     if m: print(summary_table(m))
     return 0
 
@@ -142,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_report)
     return p
 
+def _rank_tag() -> str:
+    "' (rank R of W)' in a process torchrun started as one of several ranks, else ''."
+    world = int(os.environ.get('WORLD_SIZE', 1))
+    return f" (rank {os.environ.get('RANK', '?')} of {world})" if world > 1 else ''
+
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `whisper-sae` console script: one line on stderr and exit status 1 for any error (the traceback with --debug)."
     args = build_parser().parse_args(argv)
@@ -150,9 +150,9 @@ def main(argv:list[str]|None=None) -> int:
         if args.command in ('extract', 'train', 'evaluate', 'run', 'report'): check_config(args.config)
         return args.func(args)
     except KeyboardInterrupt:
-        print(f"whisper-sae {args.command}: interrupted", file=sys.stderr)
+        print(f"whisper-sae {args.command}{_rank_tag()}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:
         if debug: raise
-        print(f"whisper-sae {args.command}: error: {error_message(e)}", file=sys.stderr)
+        print(f"whisper-sae {args.command}{_rank_tag()}: error: {error_message(e)}", file=sys.stderr)
         return 1

@@ -5,6 +5,7 @@
 # %% ../nbs/14_distributed.ipynb #777d8096
 from __future__ import annotations
 import json, os, socket, time
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -17,9 +18,10 @@ from .training import (Callback, CheckpointCB, DeadLatentCB, MetricsCB, Progress
                                   TrainingError, WandbCB)
 
 # %% auto #0
-__all__ = ['free_port', 'init_distributed', 'spawn', 'extract_job', 'DDPCB', 'DistDeadLatentCB', 'ddp_trainer', 'train_ddp',
-           'train_ddp_on_file', 'my_share', 'train_many', 'train_many_on_file', 'node_shard', 'bench_ddp',
-           'bench_extract']
+__all__ = ['TIMEOUT_ENV', 'free_port', 'dist_timeout', 'launched_by_torchrun', 'group_rank', 'init_distributed', 'spawn',
+           'RankFailedError', 'post_failure', 'clear_failure', 'posted_failures', 'collective', 'extract_job', 'DDPCB',
+           'DistDeadLatentCB', 'ddp_trainer', 'train_ddp', 'train_ddp_on_file', 'ddp_failure_job', 'my_share',
+           'train_many', 'train_many_on_file', 'node_shard', 'bench_ddp', 'bench_extract']
 
 # %% ../nbs/14_distributed.ipynb #1cb0529c
 def free_port() -> int:
@@ -27,22 +29,48 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def init_distributed(backend:str|None=None) -> tuple[int, int]: # 'nccl' or 'gloo' (None: nccl with CUDA, else gloo)
+TIMEOUT_ENV = 'WHISPER_SAE_DIST_TIMEOUT'
+
+def dist_timeout(seconds:float|None=None) -> timedelta: # None: $WHISPER_SAE_DIST_TIMEOUT, else 600
+    "How long a rank waits in a collective for the other ranks before it stops with an error."
+    if seconds is None:
+        v = os.environ.get(TIMEOUT_ENV, '600')
+        try: seconds = float(v)
+        except ValueError: raise ValueError(f"${TIMEOUT_ENV}={v!r} is not a number of seconds: set it to e.g. 600") from None
+    return timedelta(seconds=seconds)
+
+def launched_by_torchrun() -> bool:
+    "Whether torchrun (or another env:// launcher) started this process as one of several ranks."
+    return 'MASTER_ADDR' in os.environ and int(os.environ.get('WORLD_SIZE', 1)) > 1
+
+def group_rank(group=None) -> tuple[int, int]:
+    "(rank, world_size) of this process in the initialised process group; (0, 1) outside one."
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(group), dist.get_world_size(group)
+    return 0, 1
+
+def _init_group(backend:str, timeout:float|None=None, **kwargs):
+    "`dist.init_process_group` with a timeout, importing torch._dynamo first."
+    import torch._dynamo  # imported after the group exists (the first optimiser does it), it holds references that keep a left group's connections open
+    dist.init_process_group(backend, timeout=dist_timeout(timeout), **kwargs)
+
+def init_distributed(backend:str|None=None, # 'nccl' or 'gloo' (None: nccl with CUDA, else gloo)
+                     timeout:float|None=None) -> tuple[int, int]: # seconds a collective waits for the others (None: `dist_timeout()`)
     "Join the process group torchrun set up; (rank, world_size), or (0, 1) when not launched by torchrun."
-    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    if dist.is_available() and dist.is_initialized(): return group_rank()
     if int(os.environ.get('WORLD_SIZE', 1)) == 1: return 0, 1
     backend = backend or ('nccl' if torch.cuda.is_available() else 'gloo')
     if backend == 'nccl': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-    dist.init_process_group(backend)
-    return dist.get_rank(), dist.get_world_size()
+    _init_group(backend, timeout)
+    return group_rank()
 
 def _run_rank(rank:int, world_size:int, port:int, threads:int, jobs:list):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
     torch.set_num_threads(threads)
-    dist.init_process_group('gloo', rank=rank, world_size=world_size)
+    _init_group('gloo', rank=rank, world_size=world_size)
     try:
         for fn, args in jobs: fn(*args)
-    finally: dist.destroy_process_group()
+    finally:
+        if dist.is_initialized(): dist.destroy_process_group()
 
 def spawn(jobs:Sequence[tuple[Callable, tuple]], # (module-level function, its arguments), run in order in every process
           world_size:int=2, # processes
@@ -54,6 +82,54 @@ def spawn(jobs:Sequence[tuple[Callable, tuple]], # (module-level function, its a
     finally:
         if old is None: os.environ.pop('OMP_NUM_THREADS', None)
         else: os.environ['OMP_NUM_THREADS'] = old
+
+# %% ../nbs/14_distributed.ipynb #ac7d014a
+class RankFailedError(RuntimeError):
+    "This rank stopped because another rank of its process group failed or stopped answering."
+
+_FAILED_KEY = 'whisper_sae/failed/'
+
+def _rendezvous_store():
+    "A client of the rendezvous store of an env:// process group (torchrun's agent, or rank 0); None where it cannot be reached."
+    try: return dist.TCPStore(os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']), is_master=False, timeout=timedelta(seconds=5))
+    except Exception: return None
+
+def post_failure(e:BaseException, # what this rank raised
+                 where:str): # what it was doing, e.g. 'training step 12'
+    "Tell the other ranks, through the rendezvous store, that this rank failed, where and why."
+    st = _rendezvous_store()
+    if st is None: return
+    try: st.set(f'{_FAILED_KEY}{dist.get_rank()}', f"{type(e).__name__} at {where}: {' '.join(str(e).split())}"[:2000])
+    except Exception: pass
+
+def clear_failure():
+    "Forget this rank's posted failure (a new run starts)."
+    st = _rendezvous_store()
+    if st is None: return
+    try: st.delete_key(f'{_FAILED_KEY}{dist.get_rank()}')
+    except Exception: pass
+
+def posted_failures() -> dict[int, str]:
+    "{rank: what it posted} for the ranks of the process group that posted a failure."
+    st = _rendezvous_store()
+    if st is None: return {}
+    try: return {r: st.get(k).decode() for r in range(dist.get_world_size()) if st.check([k := f'{_FAILED_KEY}{r}'])}
+    except Exception: return {}
+
+def collective(fn:Callable, # a torch.distributed collective, e.g. dist.all_reduce
+               *args, where:str='a collective', # what this rank was doing (named in the error)
+               **kwargs):
+    "Call `fn`; when it fails because another rank failed or stopped answering, raise `RankFailedError` naming that rank."
+    try: return fn(*args, **kwargs)
+    except Exception as e:
+        rank, world = dist.get_rank(), dist.get_world_size()
+        others = {r: m for r, m in posted_failures().items() if r != rank}
+        if others:
+            raise RankFailedError(f"rank {rank} of {world} stopped at {where} because rank {', '.join(map(str, others))} failed: "
+                                  + '; '.join(f"rank {r}: {m}" for r, m in others.items())) from e
+        raise RankFailedError(f"rank {rank} of {world} stopped at {where}: another rank stopped answering ({' '.join(str(e).split())[:300]}). "
+                              f"It died without a word (killed? out of memory?) or hangs: see the other ranks' output (a rank waits "
+                              f"at most ${TIMEOUT_ENV} seconds, default 600, for the others)") from e
 
 # %% ../nbs/14_distributed.ipynb #376e4ef2
 def extract_job(folder:str, # the store folder
@@ -85,11 +161,11 @@ class DDPCB(Callback):
         if t.cfg.amp == 'fp16': raise TrainingError("amp: fp16 is not supported with several ranks (the gradient scaler's skips could differ): use amp: bf16")
         mine = [config_hash({'d': t.dcfg.to_dict(), 't': t.cfg.to_dict()}), json.dumps(t.source.state_dict(), sort_keys=True, default=str), t.start_step]
         every = [None] * self.world
-        dist.all_gather_object(every, mine, group=self.group)
+        collective(dist.all_gather_object, every, mine, group=self.group, where='the start of training')
         if any(e != every[0] for e in every):
             raise TrainingError(f"the ranks start from different configs, data positions or steps ({every}): give every rank the same "
                                 "configs, the same source (same store, split and seed) and the same out_dir")
-        for p in [*t.model.parameters(), *t.model.buffers()]: dist.broadcast(p.data, 0, group=self.group)
+        for p in [*t.model.parameters(), *t.model.buffers()]: collective(dist.broadcast, p.data, 0, group=self.group, where='the start of training')
         self.bytes_per_step, self.comm_s, self.steps, t.ddp = 0, 0., 0, self
     def before_step(self):
         t = self.t
@@ -103,7 +179,7 @@ class DDPCB(Callback):
             if p.grad is None: p.grad = torch.zeros_like(p)
         flat = torch.cat([p.grad.reshape(-1) for p in params])
         t0 = time.perf_counter()
-        dist.all_reduce(flat, group=self.group)
+        collective(dist.all_reduce, flat, group=self.group, where=f'training step {self.t.step}')
         self.comm_s += time.perf_counter() - t0
         flat /= self.world
         i = 0
@@ -117,7 +193,7 @@ class DDPCB(Callback):
         packed = torch.cat([t.out.fired(n).float(), torch.stack([t.out.losses[k].detach().float() for k in keys]),
                             *[b.detach().reshape(-1).float() for b in bufs]])
         t0 = time.perf_counter()
-        dist.all_reduce(packed, group=self.group)
+        collective(dist.all_reduce, packed, group=self.group, where=f'training step {t.step}')
         self.comm_s += time.perf_counter() - t0; self.steps += 1
         self.fired = packed[:n] > 0
         t.out = t.out._replace(losses=dict(zip(keys, packed[n:n + len(keys)] / self.world)))
@@ -140,18 +216,27 @@ _LEAD_ONLY = (MetricsCB, WandbCB, ProgressCB, CheckpointCB)
 def ddp_trainer(source, # this rank's copy of the source: the same data and seed on every rank
                 dictionary:DictionaryConfig, cfg:TrainConfig, # as for `Trainer`; cfg.batch_size is the global batch
                 out_dir:str|Path, # shared by all ranks (rank 0 writes it)
-                callbacks:Sequence[Callback]=(), progress:bool=True, group=None, **kwargs) -> Trainer:
+                callbacks:Sequence[Callback]=(), progress:bool=True, group=None,
+                metadata:dict|None=None, # extra facts saved in the dictionary's cfg.json; `world_size` is added
+                **kwargs) -> Trainer:
     "A `Trainer` for one rank of a data-parallel run in an initialised process group."
-    rank = dist.get_rank(group)
-    t = Trainer(source, dictionary, cfg, out_dir, callbacks=[DDPCB(group), *callbacks], progress=progress and rank == 0, **kwargs)
+    rank, world = group_rank(group)
+    t = Trainer(source, dictionary, cfg, out_dir, callbacks=[DDPCB(group), *callbacks], progress=progress and rank == 0,
+                metadata={**(metadata or {}), 'world_size': world}, **kwargs)
     cbs = [DistDeadLatentCB() if type(cb) is DeadLatentCB else cb for cb in t.callbacks if rank == 0 or not isinstance(cb, _LEAD_ONLY)]
     for cb in cbs: cb.trainer = t
     t.callbacks = cbs
     return t
 
 def train_ddp(source, dictionary:DictionaryConfig, cfg:TrainConfig, out_dir:str|Path, **kwargs):
-    "Data-parallel training on this rank; rank 0 returns the saved dictionary, the others None."
-    return ddp_trainer(source, dictionary, cfg, out_dir, **kwargs).fit()
+    "Data-parallel training on this rank; rank 0 returns the saved dictionary, the others None. A rank that fails tells the others and leaves the group."
+    t = ddp_trainer(source, dictionary, cfg, out_dir, **kwargs)
+    clear_failure()
+    try: return t.fit()
+    except BaseException as e:
+        if not isinstance(e, RankFailedError): post_failure(e, f"training step {t.step}" if hasattr(t, 'step') else 'the start of training')
+        dist.destroy_process_group(kwargs.get('group'))  # the others' pending collectives fail now, not at the timeout
+        raise
 
 # %% ../nbs/14_distributed.ipynb #96c4e0f3
 def train_ddp_on_file(data:str, # safetensors file {site: (N, d)}
@@ -162,6 +247,34 @@ def train_ddp_on_file(data:str, # safetensors file {site: (N, d)}
     acts = load_file(data)
     for dcfg, tcfg, out in jobs:
         train_ddp(TensorSource(acts, tcfg.batch_size, seed=source_seed), dcfg, tcfg, out, progress=False, device='cpu', light_threads=light_threads)
+
+class _FailAt(Callback):
+    "Rank `rank` raises (or, with `hang`, stops answering for `hang` seconds) at step `step`."
+    def __init__(self, rank:int, step:int, hang:float=0.): self.rank, self.step, self.hang = rank, step, hang
+    def before_step(self):
+        if dist.get_rank() != self.rank or self.t.step != self.step: return
+        if self.hang: time.sleep(self.hang)
+        else: raise TrainingError(f"planted failure at step {self.step}")
+
+def ddp_failure_job(data:str, # safetensors file {site: (N, d)}
+                    dcfg:DictionaryConfig, tcfg:TrainConfig, out_dir:str,
+                    fail_rank:int=1, fail_step:int=3, # this rank fails at this step
+                    hang:float=0., # > 0: it stops answering for this many seconds instead
+                    timeout:float|None=None): # seconds a collective waits, in a new group (None: the default group, which a failure leaves)
+    "Data-parallel training in which one rank fails or hangs (a test job); every rank writes what it raised to `out_dir/rank{r}.txt`."
+    # the failed rank's process stays alive until the others have stopped (at most 20 s), as one going on with other work would
+    from safetensors.torch import load_file
+    group, rank, world = None, dist.get_rank(), dist.get_world_size()
+    if timeout is not None:
+        dist.barrier()  # the ranks arrive together: the new group's set-up waits `timeout` too
+        group = dist.new_group(backend='gloo', timeout=timedelta(seconds=timeout))
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    try: train_ddp(TensorSource(load_file(data), tcfg.batch_size), dcfg, tcfg, out, callbacks=[_FailAt(fail_rank, fail_step, hang)],
+                   progress=False, device='cpu', group=group)
+    except Exception as e: (out/f'rank{rank}.txt').write_text(f"{type(e).__name__}: {e}")
+    else: (out/f'rank{rank}.txt').write_text('finished')
+    t0 = time.perf_counter()
+    while rank == fail_rank and len(list(out.glob('rank*.txt'))) < world and time.perf_counter() - t0 < 20: time.sleep(0.1)
 
 # %% ../nbs/14_distributed.ipynb #4f53cc96
 def my_share(n:int, rank:int, world_size:int) -> list[int]:
@@ -176,7 +289,7 @@ def train_many(make_source:Callable, # DictionaryConfig -> its ActivationSource
                **kwargs) -> dict[int, object]: # more `Trainer` arguments
     "Train this rank's share of several dictionaries; {index: dictionary} of those trained here."
     if len(out_dirs) != len(dictionaries): raise ValueError(f"{len(dictionaries)} dictionaries but {len(out_dirs)} out_dirs: give one folder each")
-    if rank is None: rank, world_size = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+    if rank is None: rank, world_size = group_rank()
     cfgs = [cfg] * len(dictionaries) if isinstance(cfg, TrainConfig) else list(cfg)
     return {i: Trainer(make_source(dictionaries[i]), dictionaries[i], cfgs[i], out_dirs[i], **kwargs).fit()
             for i in my_share(len(dictionaries), rank, world_size)}
@@ -194,7 +307,7 @@ def node_shard(ds, # a `datasets.Dataset` or `IterableDataset` (streaming)
                rank:int|None=None, world_size:int|None=None): # None: from the process group (or 0 of 1)
     "This rank's share of a HuggingFace dataset (`datasets.distributed.split_dataset_by_node`)."
     from datasets.distributed import split_dataset_by_node
-    if rank is None: rank, world_size = (dist.get_rank(), dist.get_world_size()) if dist.is_available() and dist.is_initialized() else (0, 1)
+    if rank is None: rank, world_size = group_rank()
     return split_dataset_by_node(ds, rank=rank, world_size=world_size)
 
 # %% ../nbs/14_distributed.ipynb #ea612947

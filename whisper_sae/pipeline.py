@@ -4,12 +4,13 @@
 
 # %% ../nbs/10_pipeline.ipynb #a3454247
 from __future__ import annotations
-import json, shutil, sys, time
+import json, os, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, parse_site, resolve_device
 from .integrity import DamagedFileError, read_json
@@ -19,6 +20,7 @@ from .hooks import site_module
 from .store import extract_store, ActivationStore
 from .dictionaries import CFG_FILE, dictionary_hash, load_dictionary
 from .training import CHECKPOINT, CHECKPOINT_HASHES, train
+from .distributed import collective, group_rank, init_distributed, launched_by_torchrun, train_ddp
 from .evaluation import dictionary_splice, splice_metrics, store_metrics, frequency_histogram
 
 # %% auto #0
@@ -31,8 +33,9 @@ METRIC_KEYS = ('fvu', 'l0', 'dead_fraction', 'ce_clean', 'ce_spliced', 'ce_loss_
                'wer_recovered', 'n_train_frames', 'n_eval_frames', 'model_source', 'corpus')
 
 def say(msg:str):
-    "Progress and provenance messages go to stderr, so stdout stays for results."
-    print(f"[whisper-sae] {msg}", file=sys.stderr, flush=True)
+    "Progress and provenance messages go to stderr, so stdout stays for results (tagged with the rank under torchrun)."
+    rank, world = os.environ.get('RANK'), int(os.environ.get('WORLD_SIZE', 1))
+    print(f"[whisper-sae{f' rank {rank}/{world}' if rank is not None and world > 1 else ''}] {msg}", file=sys.stderr, flush=True)
 
 @dataclass
 class ExperimentPaths:
@@ -100,8 +103,9 @@ def _restart_training(paths:ExperimentPaths):
 
 def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progress:bool=True,
                 device=None): # where it trains and the dictionary is returned (None: `cfg.model.device`)
-    "Train (or reuse, or resume) the dictionary on the training clips' frames; one trained on an earlier extraction of the store is trained again."
+    "Train (or reuse, or resume) the dictionary on the training clips' frames, data-parallel over the process group's ranks when there are several; one trained on an earlier extraction of the store is trained again."
     key, stale = ex.store.manifest['key'], None
+    rank, world = group_rank()
     device = resolve_device(device or cfg.model.device)
     if (paths.dictionary/CFG_FILE).exists():
         meta = check_saved_dictionary(paths.dictionary, cfg, paths.train)
@@ -113,11 +117,13 @@ def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progr
     elif (paths.train/CHECKPOINT).exists() and _checkpoint_store_key(paths) not in (None, key): stale = paths.train/CHECKPOINT
     if stale is not None:
         say(f"dictionary: {stale} was trained on an earlier extraction of the activation store (its audio changed): training again")
-        _restart_training(paths)
+        if rank == 0: _restart_training(paths)
+    if world > 1: collective(dist.barrier, where='the start of training')  # every rank has looked at the files before rank 0 changes them
     resuming = (paths.train/CHECKPOINT).exists()
     say(f"dictionary: {'resuming' if resuming else 'training'} {cfg.dictionary.architecture} {cfg.dictionary.kind} -> {paths.train}")
     t = cfg.train
     source = ex.store.source(cfg.dictionary.sites, t.batch_size, seed=t.seed, shuffle_buffer=t.shuffle_buffer, clips=ex.train_clips)
+    if world > 1: return train_ddp(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key}, device=device)
     return train(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key}, device=device)
 
 # %% ../nbs/10_pipeline.ipynb #c3a780b2
@@ -226,21 +232,31 @@ PHASES_ALL = ('extract', 'train', 'evaluate')
 def run_experiment(cfg:ExperimentConfig|str|Path, # a config or the path of its YAML file
                    phases=PHASES_ALL, # which phases to run (earlier ones are reused from cache or run)
                    root:str|Path='.', progress:bool=True) -> dict:
-    "Run (or resume) an experiment's phases; return the metrics (empty if evaluation was not run)."
+    "Run (or resume) an experiment's phases; return the metrics (empty if evaluation was not run, and on ranks other than 0)."
     if not isinstance(cfg, ExperimentConfig): cfg = ExperimentConfig.load(cfg)
     unknown = set(phases) - set(PHASES_ALL)
     if unknown: raise ValueError(f"unknown phase(s) {sorted(unknown)}: use {', '.join(PHASES_ALL)}")
     device = resolve_device(cfg.model.device, report=say)  # a missing GPU fails here, before anything is written or loaded
-    paths = experiment_paths(cfg, root)
-    paths.out.mkdir(parents=True, exist_ok=True)
-    cfg.save(paths.out/'config.yaml')
-    t0 = time.time()
-    w = load_whisper(cfg.model, device=device)
-    say(f"model: {w.source}")
-    ex = phase_extract(cfg, w, paths, progress)
-    if phases == ('extract',): return {}
-    d = phase_train(cfg, ex, paths, progress, device)
-    if 'evaluate' not in phases: return {}
-    m = phase_evaluate(cfg, w, ex, d, paths, progress)
-    say(f"done in {time.time() - t0:.0f} s; results in {paths.out}")
-    return m
+    joined = launched_by_torchrun() and not (dist.is_available() and dist.is_initialized())
+    if joined: init_distributed('nccl' if device.type == 'cuda' else 'gloo')
+    rank, world = group_rank()
+    try:
+        paths = experiment_paths(cfg, root)
+        paths.out.mkdir(parents=True, exist_ok=True)
+        if rank == 0: cfg.save(paths.out/'config.yaml')
+        t0 = time.time()
+        w = load_whisper(cfg.model, device=device)
+        say(f"model: {w.source}")
+        ex = phase_extract(cfg, w, paths, progress and rank == 0)
+        if phases == ('extract',): return {}
+        d = phase_train(cfg, ex, paths, progress and rank == 0, device)
+        if world > 1:
+            collective(dist.barrier, where='the end of training')  # rank 0 has written the dictionary
+            if joined: dist.destroy_process_group()
+            if rank != 0: return {}
+        if 'evaluate' not in phases: return {}
+        m = phase_evaluate(cfg, w, ex, d, paths, progress)
+        say(f"done in {time.time() - t0:.0f} s; results in {paths.out}")
+        return m
+    finally:
+        if joined and dist.is_initialized(): dist.destroy_process_group()
