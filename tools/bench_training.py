@@ -181,7 +181,7 @@ class _Clock:
         self.eval_at, self.steps = sorted({int(s) for s in args.eval_at.split(',')} | {args.steps}), args.steps
         self.curve, self.seconds, self.t0 = [], 0.0, None
     def batches(self, args, recon):
-        "The training batches (shuffled epochs of the training frames), evaluating `recon` before step n+1 when n is in `eval_at`."
+        "The training batches (shuffled epochs of the training frames), evaluating `recon` before step n+1 when n is in `eval_at`, up to `steps`."
         import numpy as np, torch
         data = torch.from_numpy(np.load(Path(args.data)/'train.npy'))
         g, n = torch.Generator().manual_seed(0), 0
@@ -189,8 +189,9 @@ class _Clock:
         while True:
             for idx in torch.randperm(len(data), generator=g).split(args.batch):
                 if len(idx) < args.batch: continue
-                self.at(n, recon)
-                if n == self.steps: return
+                if recon is not None:  # None: the caller evaluates (and stops) itself
+                    self.at(n, recon)
+                    if n == self.steps: return
                 n += 1
                 yield data[idx]
     def at(self, n, recon):
@@ -212,14 +213,14 @@ def quality_whisper_sae(args, clock):
     from whisper_sae.training import Callback, Trainer
     cfg = ExperimentConfig.load(args.config)
     site = cfg.dictionary.in_sites[0]
-    tr = {}
-    class Grab(Callback):
-        def before_fit(self): tr['t'] = self.t
-    def recon(x):
-        t = tr['t']; s = t.scales[site]
-        t.model.eval(); y = t.model.reconstruct_sites({site: x * s})[site] / s; t.model.train()
-        return y
-    batches = clock.batches(args, recon)
+    class Evaluate(Callback):  # evaluates after the trainer's own steps: its set-up reads `init_batches` batches first
+        def after_step(self):
+            t = self.t; s = t.scales[site]
+            def recon(x):
+                t.model.eval(); y = t.model.reconstruct_sites({site: x * s})[site] / s; t.model.train()
+                return y
+            clock.at(t.step, recon)
+    batches = clock.batches(args, None)
     class Source:
         def __iter__(self): return ({site: b} for b in batches)
         def state_dict(self): return {}
@@ -228,8 +229,7 @@ def quality_whisper_sae(args, clock):
     tc = type(cfg.train).from_dict({**cfg.train.to_dict(), 'warmup_steps': min(cfg.train.warmup_steps, args.steps), **over,
                                      'steps': args.steps, 'log_every': 10**6, 'checkpoint_every': 10**6})
     with tempfile.TemporaryDirectory() as out:
-        Trainer(Source(), cfg.dictionary, tc, out, callbacks=[Grab()], progress=False, device='cpu').fit()
-    clock.at(args.steps, recon)
+        Trainer(Source(), cfg.dictionary, tc, out, callbacks=[Evaluate()], progress=False, device='cpu').fit()
     return whisper_sae.__version__
 
 
