@@ -249,9 +249,13 @@ def splice_metrics(w:LoadedWhisper, # the model
     "Teacher-forced CE and greedy WER: clean, zero-ablated, mean-ablated and spliced; plus the recovered fractions."
     conds = splice_conditions(splice, mean_acts)
     capture_sites = [*splice.in_sites, 'encoder.ln_post'] if _splice_stack(splice) == 'encoder' else ['encoder.ln_post']
-    batches = clip_batches(w, utterances, batch_clips, progress=progress, desc='evaluate', sites=capture_sites,
+    n_ref = [len(w.tokenizer(' ' + u.text.strip(), add_special_tokens=False).input_ids) for u in utterances]
+    order = sorted(range(len(utterances)), key=n_ref.__getitem__)  # clips of similar budgets share a batch
+    batches = clip_batches(w, [utterances[i] for i in order], batch_clips, progress=progress, desc='evaluate', sites=capture_sites,
                            margin_frames=margin_frames, max_new_tokens=max_new_tokens, language=language)
     runs = run_conditions(w, batches, conds, wer)
+    back = np.argsort(order, kind='stable')  # to the clips' own order
+    for r in runs.values(): r.ce, r.transcripts = r.ce[back], [r.transcripts[j] for j in back]
     res = {f'ce_{c}': r.nll / r.n_tokens for c, r in runs.items()}
     res['ce_loss_recovered'] = _recovered(res['ce_zero'], res['ce_spliced'], res['ce_clean'])
     if mean_acts: res['ce_loss_recovered_vs_mean'] = _recovered(res['ce_mean'], res['ce_spliced'], res['ce_clean'])
