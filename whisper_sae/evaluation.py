@@ -21,7 +21,7 @@ from .whisper import LoadedWhisper, word_error_rate, decode_greedy, log_mel
 # %% auto #0
 __all__ = ['ReconstructionStats', 'SparsityStats', 'real_frame_mask', 'ClipBatch', 'clip_batch', 'clip_batches',
            'TeacherForcedCE', 'teacher_forced_ce', 'ClipResults', 'run_conditions', 'Splice', 'identity_splice',
-           'dictionary_splice', 'splice_metrics', 'store_metrics', 'frequency_histogram']
+           'dictionary_splice', 'splice_conditions', 'splice_metrics', 'store_metrics', 'frequency_histogram']
 
 # %% ../nbs/08_evaluation.ipynb #8bba7a26
 class ReconstructionStats:
@@ -71,14 +71,16 @@ class ClipBatch:
     utterances: list  # the clips, with their reference transcripts
     audio: list  # 16 kHz mono float32 clips
     feats: torch.Tensor  # (batch, n_mels, 3000) log-mel features
-    mask: torch.Tensor  # (batch, 1500) bool: the frames edits touch
+    mask: torch.Tensor  # (batch, 1500) bool: the encoder frames edits touch
     tf: TeacherForcing  # the reference transcripts, teacher-forced
-    budget: int  # greedy decoding budget (tokens)
+    budget: list[int]  # each clip's greedy decoding budget (new tokens)
     language: str|None  # for multilingual models, e.g. 'en'
     clean: dict  # {site: (batch, positions, d)} clean activations at the requested sites
     def __len__(self): return len(self.utterances)
     def encode(self, w:LoadedWhisper, hooks:dict) -> torch.Tensor: # {site: hook fn}; {} = unedited
         "Encoder output (batch, 1500, d) with `hooks` active (the captured clean output when there are none)."
+        dec = [s for s in hooks if parse_site(s).stack != 'encoder']
+        if dec: raise ValueError(f"ClipBatch.encode runs the encoder only; hooks on {dec} act in the decoder: give them to `run_conditions`")
         if not hooks and 'encoder.ln_post' in self.clean: return self.clean['encoder.ln_post']
         with hooked(w.model, hooks): return w.model.model.encoder(self.feats).last_hidden_state
 
@@ -88,7 +90,7 @@ def clip_batch(w:LoadedWhisper, utterances:Sequence[Utterance], # clips with ref
                margin_frames:int=0, # frames after the audio's end that edits also touch
                window:tuple[float, float]|None=None, # seconds: edits touch only this time window
                max_new_tokens:int=128, language:str|None=None) -> ClipBatch:
-    "Prepare clips as one batch on the model's device: log-mel, edit mask, teacher forcing, decoding budget, clean activations at `sites`."
+    "Prepare clips as one batch on the model's device: log-mel, edit mask, teacher forcing, decoding budgets, clean activations at `sites`."
     audio = [u.load() for u in utterances] if audio is None else list(audio)
     if len(audio) != len(utterances): raise ValueError(f"{len(audio)} audio arrays for {len(utterances)} clips: give one per clip")
     feats = log_mel(w, audio)
@@ -97,7 +99,7 @@ def clip_batch(w:LoadedWhisper, utterances:Sequence[Utterance], # clips with ref
         t = torch.arange(mask.shape[1]) * FRAME_SECONDS
         mask &= ((t >= window[0]) & (t < window[1]))[None]
     tf = teacher_forcing_ids(w.tokenizer, [u.text for u in utterances], language=language)
-    budget = min(max_new_tokens, int(1.5 * int((tf.labels != -100).sum(1).max())) + 10)
+    budget = [min(max_new_tokens, int(1.5 * n) + 10) for n in (tf.labels != -100).sum(1).tolist()]
     mask, tf = mask.to(feats.device), TeacherForcing(tf.input_ids.to(feats.device), tf.attention_mask.to(feats.device), tf.labels.to(feats.device), tf.n_prompt)
     clean = capture(w.model, list(dict.fromkeys(sites)), feats, tf.input_ids, tf.attention_mask) if sites else {}
     return ClipBatch(list(utterances), audio, feats, mask, tf, budget, language, clean)
@@ -139,16 +141,19 @@ class ClipResults:
 
 @torch.inference_mode()
 def run_conditions(w:LoadedWhisper, batches:Iterable[ClipBatch], # e.g. `clip_batches(w, utterances, ...)`
-                   conditions:dict[str, Callable[[ClipBatch], dict]], # name -> (batch -> {site: hook fn}); {} = unedited
+                   conditions:dict[str, Callable[[ClipBatch], dict]], # name -> (batch -> {site: hook fn}, encoder and/or decoder sites); {} = unedited
                    wer:bool=True) -> dict[str, ClipResults]: # decode greedy transcripts
     "Each condition's per-clip CE, summed NLL and token count, and greedy transcripts over `batches`."
     ce, hyp, nll, n_tok = ({c: [] for c in conditions}, {c: [] for c in conditions}, dict.fromkeys(conditions, 0.0), dict.fromkeys(conditions, 0))
     for b in batches:
         for c, make in conditions.items():
-            enc = b.encode(w, make(b))
-            r = teacher_forced_ce(w, enc, b.tf)
+            hooks = make(b)
+            on_decoder = {s: f for s, f in hooks.items() if parse_site(s).stack == 'decoder'}
+            enc = b.encode(w, {s: f for s, f in hooks.items() if s not in on_decoder})
+            with hooked(w.model, on_decoder):
+                r = teacher_forced_ce(w, enc, b.tf)
+                hyp[c] += decode_greedy(w, enc, b.budget, b.language) if wer else [''] * len(b)
             ce[c] += r.per_clip.tolist(); nll[c] += float(r.total); n_tok[c] += r.n_tokens
-            hyp[c] += decode_greedy(w, enc, b.budget, b.language) if wer else [''] * len(b)
     return {c: ClipResults(np.array(ce[c]), hyp[c], nll[c], n_tok[c]) for c in conditions}
 
 # %% ../nbs/08_evaluation.ipynb #42203d0f
@@ -184,27 +189,73 @@ def _replacement_hooks(acts_out:dict[str, torch.Tensor], mask:torch.Tensor, mode
         return fn
     return {s: make(s) for s in acts_out}
 
+def _splice_stack(splice:Splice) -> str:
+    "'encoder' or 'decoder': the one stack `splice` reads and writes; refuses splices that cannot be applied."
+    stacks = {parse_site(s).stack for s in splice.in_sites + splice.out_sites}
+    if len(stacks) > 1:
+        raise ValueError(f"the splice reads {splice.in_sites} and writes {splice.out_sites}: sites of both the encoder and the decoder. "
+                         "Splice dictionaries of one stack (an activation store trains on one stream)")
+    stack = stacks.pop()
+    order = lambda s: parse_site(s).order
+    last_in, first_out = max(splice.in_sites, key=order), min(splice.out_sites, key=order)
+    if stack == 'decoder' and order(last_in) > order(first_out):
+        raise ValueError(f"the splice reads {last_in} after it writes {first_out}: on the decoder a splice runs as the forward pass reaches "
+                         "its sites (one token at a time in greedy decoding), so every input site must come no later than the first "
+                         "output site. An acausal crosscoder over decoder layers cannot be spliced: splice one layer's dictionary")
+    return stack
+
+def _decoder_splice_hooks(splice:Splice) -> dict:
+    "Decoder hooks applying `splice` during the forward pass, at every position fed: inputs read where computed, outputs written at theirs."
+    first = min(splice.out_sites, key=lambda s: parse_site(s).order)
+    read, out = {}, {}
+    def make(site):
+        def fn(x):
+            if site in splice.in_sites: read[site] = x.reshape(-1, x.shape[-1])
+            if site not in splice.out_sites: return None
+            if site == first:
+                out.clear(); out.update(splice.fn(dict(read)))
+                missing = set(splice.out_sites) - set(out)
+                if missing: raise ValueError(f"the splice function did not return {sorted(missing)}")
+            return out.pop(site).reshape(x.shape)
+        return fn
+    return {s: make(s) for s in dict.fromkeys([*splice.in_sites, *splice.out_sites])}
+
+def splice_conditions(splice:Splice, # what to replace and how
+                      mean_acts:dict[str, torch.Tensor]|None=None # per-site mean activation (d,) for the mean-ablation baseline
+                     ) -> dict[str, Callable[[ClipBatch], dict]]:
+    "The conditions `splice_metrics` compares, for `run_conditions`: clean, the output sites zero- and mean-ablated, and spliced."
+    if _splice_stack(splice) == 'encoder':
+        def spliced(b):
+            out = splice.fn({s: b.clean[s][b.mask] for s in splice.in_sites})
+            missing = set(splice.out_sites) - set(out)
+            if missing: raise ValueError(f"the splice function did not return {sorted(missing)}")
+            return _replacement_hooks({s: out[s] for s in splice.out_sites}, b.mask, 'values')
+        zero = lambda b: _replacement_hooks({s: None for s in splice.out_sites}, b.mask, 'zero')
+        mean = lambda b: _replacement_hooks({s: mean_acts[s].expand(int(b.mask.sum()), -1) for s in splice.out_sites}, b.mask, 'values')
+    else:
+        spliced = lambda b: _decoder_splice_hooks(splice)
+        zero = lambda b: {s: torch.zeros_like for s in splice.out_sites}
+        mean = lambda b: {s: (lambda m: lambda x: m.to(x.device, x.dtype).expand_as(x))(mean_acts[s]) for s in splice.out_sites}
+    return {'clean': lambda b: {}, 'zero': zero, 'spliced': spliced} | ({'mean': mean} if mean_acts else {})
+
 @torch.no_grad()
 def splice_metrics(w:LoadedWhisper, # the model
                    utterances:Sequence[Utterance], # held-out clips with transcripts
-                   splice:Splice, # what to replace and how
+                   splice:Splice, # what to replace and how (encoder or decoder sites)
                    mean_acts:dict[str, torch.Tensor]|None=None, # per-site mean activation (d,) for the mean-ablation baseline
-                   batch_clips:int=8, max_new_tokens:int=128, wer:bool=True, margin_frames:int=0,
+                   batch_clips:int=8, max_new_tokens:int=128, wer:bool=True,
+                   margin_frames:int=0, # encoder frames after the audio's end that edits also touch
                    language:str|None=None, progress:bool=False) -> dict:
     "Teacher-forced CE and greedy WER: clean, zero-ablated, mean-ablated and spliced; plus the recovered fractions."
-    for s in splice.in_sites + splice.out_sites:
-        if parse_site(s).stack != 'encoder': raise ValueError(f"splice_metrics splices encoder sites; {s} is a decoder site")
-    def spliced(b):
-        out = splice.fn({s: b.clean[s][b.mask] for s in splice.in_sites})
-        missing = set(splice.out_sites) - set(out)
-        if missing: raise ValueError(f"the splice function did not return {sorted(missing)}")
-        return _replacement_hooks({s: out[s] for s in splice.out_sites}, b.mask, 'values')
-    conds = {'clean': lambda b: {}, 'zero': lambda b: _replacement_hooks({s: None for s in splice.out_sites}, b.mask, 'zero'), 'spliced': spliced}
-    if mean_acts:
-        conds['mean'] = lambda b: _replacement_hooks({s: mean_acts[s].expand(int(b.mask.sum()), -1) for s in splice.out_sites}, b.mask, 'values')
-    batches = clip_batches(w, utterances, batch_clips, progress=progress, desc='evaluate', sites=[*splice.in_sites, 'encoder.ln_post'],
+    conds = splice_conditions(splice, mean_acts)
+    capture_sites = [*splice.in_sites, 'encoder.ln_post'] if _splice_stack(splice) == 'encoder' else ['encoder.ln_post']
+    n_ref = [len(w.tokenizer(' ' + u.text.strip(), add_special_tokens=False).input_ids) for u in utterances]
+    order = sorted(range(len(utterances)), key=n_ref.__getitem__)  # clips of similar budgets share a batch
+    batches = clip_batches(w, [utterances[i] for i in order], batch_clips, progress=progress, desc='evaluate', sites=capture_sites,
                            margin_frames=margin_frames, max_new_tokens=max_new_tokens, language=language)
     runs = run_conditions(w, batches, conds, wer)
+    back = np.argsort(order, kind='stable')  # to the clips' own order
+    for r in runs.values(): r.ce, r.transcripts = r.ce[back], [r.transcripts[j] for j in back]
     res = {f'ce_{c}': r.nll / r.n_tokens for c, r in runs.items()}
     res['ce_loss_recovered'] = _recovered(res['ce_zero'], res['ce_spliced'], res['ce_clean'])
     if mean_acts: res['ce_loss_recovered_vs_mean'] = _recovered(res['ce_mean'], res['ce_spliced'], res['ce_clean'])

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, parse_site, resolve_device
+from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, resolve_device
 from .integrity import DamagedFileError, read_json
 from .data import load_corpus, split_corpus
 from .whisper import load_whisper, LoadedWhisper
@@ -187,7 +187,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
                                    dense_threshold=cfg.eval.dense_threshold, device=next(d.parameters()).device)
     train_rows = ex.store.source(cfg.dictionary.sites, 1, clips=ex.train_clips).n_rows
     m = dict(metrics, n_train_frames=train_rows, n_eval_frames=metrics['n_frames'], model_source=str(w.source), corpus=cfg.data.corpus)
-    if cfg.eval.splice and all(parse_site(s).stack == 'encoder' for s in sp.in_sites + sp.out_sites):
+    if cfg.eval.splice:
         held = [ex.utterances[i] for i in ex.heldout_clips][:cfg.eval.max_clips]
         cols = ex.store.read([*sp.out_sites, 'clip', 'is_padding'])
         train_mask = torch.isin(cols['clip'], torch.tensor(ex.train_clips, dtype=cols['clip'].dtype)) & (cols['is_padding'] == 0)
@@ -198,7 +198,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
         m |= sm
         atomic_write_text(paths.out/'transcripts.json', json_text(dict(references=[u.text for u in held], **transcripts)))
     else:
-        say("evaluation: splicing skipped (decoder sites, or eval.splice is false): CE/WER recovered not measured")
+        say("evaluation: splicing skipped (eval.splice is false): CE/WER recovered not measured")
         m |= {k: float('nan') for k in ('ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced', 'wer_recovered')}
     m['evaluate_hash'], m['extract_hash'], m['train_hash'] = h, cfg.phase_hash('extract'), cfg.phase_hash('train')
     m['dictionary_hash'], m['store_key'] = dictionary_hash(paths.dictionary), key

@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
                           WhisperProcessor, WhisperTokenizer)
+from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
 from transformers.utils import logging as hf_logging
 
 from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS, resolve_device
@@ -245,16 +246,29 @@ def _generate_kwargs(w:LoadedWhisper, max_new_tokens:int, language:str|None) -> 
     if getattr(w.model.generation_config, 'is_multilingual', False): kwargs.update(language=language, task='transcribe')
     return kwargs
 
+class _ClipBudgets(StoppingCriteria):
+    "Stops each sequence once it has generated its own number of new tokens."
+    def __init__(self, budgets:Sequence[int]): self.budgets, self.start = torch.tensor(list(budgets)), None
+    def __call__(self, input_ids:torch.Tensor, scores, **kwargs) -> torch.Tensor:
+        if self.start is None: self.start = input_ids.shape[1] - 1  # first called after the first new token
+        return input_ids.shape[1] - self.start >= self.budgets.to(input_ids.device)
+
 def decode_greedy(w:LoadedWhisper, # a loaded model
                   encoder_hidden:torch.Tensor, # encoder output (batch, 1500, d), e.g. computed with hooks active
-                  max_new_tokens:int=128, language:str|None=None) -> list[str]:
+                  max_new_tokens:int|Sequence[int]=128, # new tokens at most: one budget for every clip, or one per clip
+                  language:str|None=None) -> list[str]:
     "Greedy transcripts from precomputed encoder outputs (the decoder half of `transcribe`)."
     from transformers.modeling_outputs import BaseModelOutput
+    per_clip = not isinstance(max_new_tokens, int)
+    if per_clip and len(max_new_tokens) != len(encoder_hidden):
+        raise ValueError(f"{len(max_new_tokens)} token budgets for {len(encoder_hidden)} clips: give one per clip (or one int for all)")
+    extra = dict(stopping_criteria=StoppingCriteriaList([_ClipBudgets(max_new_tokens)])) if per_clip else {}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # generate() warns about settings it merges itself
     try:
         with torch.inference_mode():
-            ids = w.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoder_hidden), **_generate_kwargs(w, max_new_tokens, language))
+            ids = w.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoder_hidden),
+                                   **_generate_kwargs(w, max(max_new_tokens) if per_clip else max_new_tokens, language), **extra)
     finally: hf_logging.set_verbosity(verbosity)
     return [t.strip() for t in w.tokenizer.batch_decode(ids, skip_special_tokens=True)]
 
