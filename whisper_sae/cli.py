@@ -13,15 +13,22 @@ __all__ = ['DEBUG_ENV', 'cmd_transcribe', 'experiment', 'cmd_phases', 'cmd_repor
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def cmd_transcribe(args):
-    "Transcribe audio files with a Whisper model, one `path<TAB>text` line per file."
-    from whisper_sae.whisper import load_whisper, transcribe
+    "Transcribe audio files with a Whisper model, one `path<TAB>text` line per file; transcripts cut by their budget are named on stderr."
+    import warnings
+    from whisper_sae.whisper import TranscriptTruncated, load_whisper, transcribe
     from whisper_sae.data import load_audio
     w = load_whisper(args.model, dtype=args.dtype, device=args.device)
     print(f"model: {w.source} on {w.model.device}", file=sys.stderr)
     audios = [load_audio(p) for p in args.audio]
-    for path, text in zip(args.audio, transcribe(w, audios, batch_size=args.batch_size, language=args.language,
-                                                 max_new_tokens=args.max_new_tokens, progress=len(audios) > args.batch_size)):
-        print(f"{path}\t{text}")
+    batch = {} if args.batch_size is None else dict(batch_size=args.batch_size)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always', TranscriptTruncated)
+        texts = transcribe(w, audios, language=args.language, max_new_tokens=args.max_new_tokens, progress=len(audios) > 8,
+                           names=args.audio, **batch)
+    for path, text in zip(args.audio, texts): print(f"{path}\t{text}")
+    for c in caught:
+        if issubclass(c.category, TranscriptTruncated): print(f"whisper-sae transcribe: warning: {c.message}", file=sys.stderr)
+        else: warnings.showwarning(c.message, c.category, c.filename, c.lineno)
     return 0
 
 def experiment(args) -> 'ExperimentConfig':
@@ -115,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
     t.add_argument('--device', default='auto', help='auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps')
     t.add_argument('--language', default=None, help="language for multilingual models, e.g. 'en' (default: detect)")
-    t.add_argument('--batch-size', type=int, default=8)
-    t.add_argument('--max-new-tokens', type=int, default=128)
+    t.add_argument('--batch-size', type=int, default=None, help='clips per forward pass (default: the faster, see whisper_sae.whisper.transcribe)')
+    t.add_argument('--max-new-tokens', type=int, default=None,
+                   help="greedy decoding budget per file (default: sized from the file's duration, see whisper_sae.whisper.decoding_budget)")
     t.set_defaults(func=cmd_transcribe)
     for name, text in [('extract', 'capture activations into the store'), ('train', 'extract (cached) and train the dictionary'),
                        ('evaluate', 'extract, train (cached) and evaluate on held-out clips'), ('run', 'all phases (the main job)')]:

@@ -4,26 +4,27 @@
 
 # %% ../nbs/01_whisper.ipynb #91e5e7ea
 from __future__ import annotations
-import functools, hashlib, importlib.util, json, os, re
+import contextlib, functools, hashlib, importlib.util, json, math, os, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtractor, WhisperForConditionalGeneration,
                           WhisperProcessor, WhisperTokenizer)
-from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
+from transformers.generation import StoppingCriteria, StoppingCriteriaList
 from transformers.utils import logging as hf_logging
 
 from .config import ModelConfig, SAMPLE_RATE, MAX_SECONDS, resolve_device
 from .ct2 import CT2FormatError, check_weights, read_ct2_dir, whisper_generation_config
 
 # %% auto #0
-__all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'ModelNotAvailableError', 'ModelSource', 'LoadedWhisper',
-           'load_ct2_dir', 'byte_level_tokenizer', 'random_whisper', 'BundledModel', 'load_bundled',
-           'bundled_installed', 'load_whisper', 'decode_greedy', 'log_mel', 'transcribe', 'english_normalizer',
+__all__ = ['OFFLINE_ALTERNATIVES', 'RANDOM_SIZES', 'BUNDLED', 'TOKENS_PER_SECOND', 'BUDGET_SLACK', 'ModelNotAvailableError',
+           'ModelSource', 'LoadedWhisper', 'load_ct2_dir', 'byte_level_tokenizer', 'random_whisper', 'BundledModel',
+           'load_bundled', 'bundled_installed', 'load_whisper', 'TranscriptTruncated', 'max_budget', 'decoding_budget',
+           'log_mel', 'Decoded', 'decode_budgeted', 'decode_greedy', 'transcribe', 'english_normalizer',
            'normalize_transcript', 'word_error_rate']
 
 # %% ../nbs/01_whisper.ipynb #757d04ff
@@ -240,60 +241,119 @@ def _load_spec(spec:str, dtype:str, attn_implementation:str) -> LoadedWhisper:
     raise ModelNotAvailableError(f"unknown model spec {spec!r}: use a hub id (openai/whisper-tiny), a folder, "
                                  f"{', '.join('bundled:' + n for n in BUNDLED)} or {', '.join('random:' + n for n in RANDOM_SIZES)}")
 
+# %% ../nbs/01_whisper.ipynb #3c1c173b
+TOKENS_PER_SECOND = 10  # default decoding budget per second of audio: about twice the fastest speech measured below
+BUDGET_SLACK = 16  # tokens every default budget adds on top, for short clips
+
+class TranscriptTruncated(UserWarning):
+    "A greedy transcript used its whole decoding budget without end-of-text: its end is probably missing."
+    def __init__(self, clip:str, budget:int, cap:int):
+        self.clip, self.budget = clip, budget
+        super().__init__(f"{clip}: the transcript used its whole budget of {budget} tokens without end-of-text, so its end is "
+                         f"probably missing (or the model repeats itself). Fix: a larger max_new_tokens (--max-new-tokens), "
+                         f"at most {cap} for this model")
+
+def max_budget(w:LoadedWhisper) -> int:
+    "The largest decoding budget the decoder's context holds: `max_target_positions` less the prompt (start, language, task, no-timestamps)."
+    return w.model.config.max_target_positions - 2 - 2 * bool(getattr(w.model.generation_config, 'is_multilingual', False))
+
+def decoding_budget(w:LoadedWhisper, # a loaded model
+                    seconds:float) -> int: # the clip's duration
+    "Default greedy decoding budget of a clip: `TOKENS_PER_SECOND` per second plus `BUDGET_SLACK`, at most `max_budget`."
+    return min(max_budget(w), math.ceil(TOKENS_PER_SECOND * seconds) + BUDGET_SLACK)
+
+
 # %% ../nbs/01_whisper.ipynb #38e5a153
-def _generate_kwargs(w:LoadedWhisper, max_new_tokens:int, language:str|None) -> dict:
-    kwargs = dict(max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
-    if getattr(w.model.generation_config, 'is_multilingual', False): kwargs.update(language=language, task='transcribe')
-    return kwargs
-
-class _ClipBudgets(StoppingCriteria):
-    "Stops each sequence once it has generated its own number of new tokens."
-    def __init__(self, budgets:Sequence[int]): self.budgets, self.start = torch.tensor(list(budgets)), None
-    def __call__(self, input_ids:torch.Tensor, scores, **kwargs) -> torch.Tensor:
-        if self.start is None: self.start = input_ids.shape[1] - 1  # first called after the first new token
-        return input_ids.shape[1] - self.start >= self.budgets.to(input_ids.device)
-
-def decode_greedy(w:LoadedWhisper, # a loaded model
-                  encoder_hidden:torch.Tensor, # encoder output (batch, 1500, d), e.g. computed with hooks active
-                  max_new_tokens:int|Sequence[int]=128, # new tokens at most: one budget for every clip, or one per clip
-                  language:str|None=None) -> list[str]:
-    "Greedy transcripts from precomputed encoder outputs (the decoder half of `transcribe`)."
-    from transformers.modeling_outputs import BaseModelOutput
-    per_clip = not isinstance(max_new_tokens, int)
-    if per_clip and len(max_new_tokens) != len(encoder_hidden):
-        raise ValueError(f"{len(max_new_tokens)} token budgets for {len(encoder_hidden)} clips: give one per clip (or one int for all)")
-    extra = dict(stopping_criteria=StoppingCriteriaList([_ClipBudgets(max_new_tokens)])) if per_clip else {}
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # generate() warns about settings it merges itself
-    try:
-        with torch.inference_mode():
-            ids = w.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoder_hidden),
-                                   **_generate_kwargs(w, max(max_new_tokens) if per_clip else max_new_tokens, language), **extra)
-    finally: hf_logging.set_verbosity(verbosity)
-    return [t.strip() for t in w.tokenizer.batch_decode(ids, skip_special_tokens=True)]
-
 def log_mel(w:LoadedWhisper, audios:Sequence[np.ndarray]) -> torch.Tensor:
     "Log-mel features (batch, n_mels, 3000) of 16 kHz clips, in the model's dtype and on its device."
     batch = [np.asarray(a, dtype=np.float32) for a in audios]
     p = next(w.model.parameters())
     return w.feature_extractor(batch, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(p.device, p.dtype)
 
+def _generate_kwargs(w:LoadedWhisper, max_new_tokens:int, language:str|None) -> dict:
+    kwargs = dict(max_new_tokens=max_new_tokens, num_beams=1, do_sample=False)
+    if getattr(w.model.generation_config, 'is_multilingual', False): kwargs.update(language=language, task='transcribe')
+    return kwargs
+
+@contextlib.contextmanager
+def _threads(n:int|None, device:torch.device):
+    "On CPU, torch's ops on `n` intra-op threads (None: unchanged), restored after."
+    was = torch.get_num_threads()
+    if n is None or device.type != 'cpu' or n == was: yield; return
+    torch.set_num_threads(n)
+    try: yield
+    finally: torch.set_num_threads(was)
+
+class _PerSequenceBudget(StoppingCriteria):
+    "Stops each sequence of a batch after its own number of new tokens."
+    def __init__(self, budgets:torch.Tensor): self.budgets, self.start = budgets, None
+    def __call__(self, input_ids, scores, **kwargs) -> torch.BoolTensor:
+        if self.start is None: self.start = input_ids.shape[1] - 1  # first called after the first new token
+        return input_ids.shape[1] - self.start >= self.budgets.to(input_ids.device)
+
+class Decoded(NamedTuple):
+    "Greedy transcripts of a batch, and which of them ran out of budget."
+    texts: list[str]  # the transcripts, stripped
+    truncated: list[bool]  # used the whole budget without end-of-text
+
+def decode_budgeted(w:LoadedWhisper, # a loaded model
+                    encoder_hidden:torch.Tensor, # encoder output (batch, 1500, d)
+                    budgets:int|Sequence[int], # new tokens allowed: one for all, or one per clip
+                    language:str|None=None,
+                    threads:int|None=1) -> Decoded: # CPU intra-op threads while decoding (None: torch's setting)
+    "Greedy transcripts from encoder outputs, each stopped at its own budget, and which ran out of it."
+    from transformers.modeling_outputs import BaseModelOutput
+    n = encoder_hidden.shape[0]
+    b = torch.full((n,), int(budgets)) if np.ndim(budgets) == 0 else torch.as_tensor(list(budgets), dtype=torch.long)
+    if b.shape != (n,): raise ValueError(f"{len(b)} decoding budgets for a batch of {n} clips: give one, or one per clip")
+    if (b < 1).any() or b.max() > max_budget(w):
+        raise ValueError(f"decoding budgets must be 1 to {max_budget(w)} tokens for this model (its decoder holds "
+                         f"{w.model.config.max_target_positions} with the prompt), got {b.min()} to {b.max()}")
+    kwargs = _generate_kwargs(w, int(b.max()), language)
+    if (b != b.max()).any(): kwargs['stopping_criteria'] = StoppingCriteriaList([_PerSequenceBudget(b)])
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # generate() warns about settings it merges itself
+    try:
+        with torch.inference_mode(), _threads(threads, encoder_hidden.device): ids = w.model.generate(encoder_outputs=BaseModelOutput(last_hidden_state=encoder_hidden), **kwargs)
+    finally: hf_logging.set_verbosity(verbosity)
+    g = w.model.generation_config  # generate() returns the new tokens, end-of-text removed, padded on the right
+    used = ((ids != g.eos_token_id) & (ids != g.pad_token_id)).sum(1).cpu()
+    return Decoded([t.strip() for t in w.tokenizer.batch_decode(ids, skip_special_tokens=True)], (used >= b).tolist())
+
+def decode_greedy(w:LoadedWhisper, # a loaded model
+                  encoder_hidden:torch.Tensor, # encoder output (batch, 1500, d), e.g. computed with hooks active
+                  max_new_tokens:int|Sequence[int]=128, # decoding budget: one for all, or one per clip
+                  language:str|None=None) -> list[str]:
+    "Greedy transcripts from precomputed encoder outputs (the decoder half of `transcribe`)."
+    return decode_budgeted(w, encoder_hidden, max_new_tokens, language).texts
+
+
+# %% ../nbs/01_whisper.ipynb #2be6c3b2
 def transcribe(w:LoadedWhisper, # a loaded model
                audios:Sequence[np.ndarray], # 16 kHz mono float clips, each at most 30 s
                batch_size:int=8, # clips per forward pass
-               max_new_tokens:int=128, # greedy decoding budget per clip
+               max_new_tokens:int|None=None, # greedy decoding budget per clip (None: `decoding_budget` of its duration)
                language:str|None=None, # for multilingual models: e.g. 'en' (None: detect)
-               progress:bool=False) -> list[str]:
-    "Greedy transcripts of `audios`."
+               progress:bool=False,
+               names:Sequence[str]|None=None) -> list[str]: # what a truncation warning calls each clip (None: 'clip <i>')
+    "Greedy transcripts of `audios`; a `TranscriptTruncated` warning names each clip that ran out of budget."
     assert batch_size >= 1, "batch_size must be >= 1"
     for i, a in enumerate(audios):
         if np.ndim(a) != 1: raise ValueError(f"clip {i} has shape {np.shape(a)}: expected mono 1-D audio (downmix with whisper_sae.data.load_audio)")
         if len(a) > MAX_SECONDS * SAMPLE_RATE: raise ValueError(f"clip {i} is {len(a)/SAMPLE_RATE:.1f} s long: Whisper reads at most {MAX_SECONDS:.0f} s; split it first")
+    names = [f'clip {i}' for i in range(len(audios))] if names is None else list(names)
+    if len(names) != len(audios): raise ValueError(f"{len(names)} names for {len(audios)} clips: give one name per clip")
+    budgets = [decoding_budget(w, len(a) / SAMPLE_RATE) if max_new_tokens is None else max_new_tokens for a in audios]
     out = []
     for start in tqdm(range(0, len(audios), batch_size), disable=not progress, desc='transcribe'):
-        with torch.inference_mode(): enc = w.model.model.encoder(log_mel(w, audios[start:start + batch_size])).last_hidden_state
-        out += decode_greedy(w, enc, max_new_tokens, language)
+        batch = slice(start, start + batch_size)
+        with torch.inference_mode(): enc = w.model.model.encoder(log_mel(w, audios[batch])).last_hidden_state
+        d = decode_budgeted(w, enc, budgets[batch], language)
+        out += d.texts
+        for name, budget, cut in zip(names[batch], budgets[batch], d.truncated):
+            if cut: warnings.warn(TranscriptTruncated(name, budget, max_budget(w)), stacklevel=2)
     return out
+
 
 # %% ../nbs/01_whisper.ipynb #9d25c5ac
 def _build_normalizer():
