@@ -207,7 +207,7 @@ class _Clock:
 
 
 def quality_whisper_sae(args, clock):
-    "whisper_sae's `Trainer` with the main job's dictionary and train sections (steps from --steps)."
+    "whisper_sae's `Trainer` with the main job's dictionary and train sections (steps, latents and k from the arguments)."
     import torch, whisper_sae
     from whisper_sae.config import ExperimentConfig
     from whisper_sae.training import Callback, Trainer
@@ -229,7 +229,8 @@ def quality_whisper_sae(args, clock):
     tc = type(cfg.train).from_dict({**cfg.train.to_dict(), 'warmup_steps': min(cfg.train.warmup_steps, args.steps), **over,
                                      'steps': args.steps, 'log_every': 10**6, 'checkpoint_every': 10**6})
     with tempfile.TemporaryDirectory() as out:
-        Trainer(Source(), cfg.dictionary, tc, out, callbacks=[Evaluate()], progress=False, device='cpu').fit()
+        dc = type(cfg.dictionary).from_dict({**cfg.dictionary.to_dict(), 'n_latents': args.latents, 'k': args.k})  # the peers' size
+        Trainer(Source(), dc, tc, out, callbacks=[Evaluate()], progress=False, device='cpu').fit()
     return whisper_sae.__version__
 
 
