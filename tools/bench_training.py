@@ -323,6 +323,16 @@ def dump_store(args):
                       'heldout_frames': int(np.load(Path(args.data)/'heldout.npy', mmap_mode='r').shape[0])}))
 
 
+def _run_worker(cmd:list, env:dict):
+    "Run one worker process: (its last JSON line, None), or (None, why it gave none)."
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    lines = [l for l in res.stdout.splitlines() if l.startswith('{')]
+    if res.returncode or not lines:
+        return None, f"failed (exit {res.returncode}): {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'no output'}"
+    out = json.loads(lines[-1])
+    return (None, out['skipped']) if 'skipped' in out else (out, None)
+
+
 def quality_main(args, impls, peers_python):
     "The --quality driver: dump the store once, run each implementation (interleaved repeats), summarise at equal steps and time."
     with tempfile.TemporaryDirectory() as tmp:
@@ -338,12 +348,8 @@ def quality_main(args, impls, peers_python):
                 if py is None: skipped[impl] = f"no peers interpreter at {args.peers_python}"; continue
                 cmd = [py, __file__, '--quality', '--worker', impl, '--data', tmp, '--config', args.config, '--eval-at', args.eval_at] + \
                       [f'--{k}={getattr(args, k)}' for k in ('steps', 'latents', 'k', 'batch', 'threads')] + [f"--d={info['d']}"]
-                res = subprocess.run(cmd, capture_output=True, text=True, env=env)
-                lines = [l for l in res.stdout.splitlines() if l.startswith('{')]
-                if res.returncode or not lines:
-                    skipped[impl] = f"failed (exit {res.returncode}): {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'no output'}"; continue
-                out = json.loads(lines[-1])
-                if 'skipped' in out: skipped[impl] = out['skipped']; continue
+                out, why = _run_worker(cmd, env)
+                if out is None: skipped[impl] = why; continue
                 runs[impl].append(out)
                 c = out['curve'][-1]
                 print(f"# repeat {r + 1}/{args.repeats} {impl}: held-out FVU {c['fvu']:.4f} after {c['step']} steps, {c['seconds']:.0f} s", file=sys.stderr, flush=True)
@@ -414,12 +420,8 @@ def main(argv=None):
                 if py is None:
                     skipped[impl] = f"no peers interpreter at {args.peers_python}: install the peers (see --help) or pass --peers-python"; continue
                 cmd = [py, __file__, '--worker', impl, '--data', str(data)] + [f'--{k}={getattr(args, k)}' for k in ('steps', 'warmup', 'd', 'latents', 'k', 'batch', 'threads')]
-                res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': str(args.threads), 'WANDB_MODE': 'disabled', 'TQDM_DISABLE': '1'})
-                lines = [l for l in res.stdout.splitlines() if l.startswith('{')]
-                if res.returncode or not lines:
-                    skipped[impl] = f"failed (exit {res.returncode}): {res.stderr.strip().splitlines()[-1] if res.stderr.strip() else 'no output'}"; continue
-                out = json.loads(lines[-1])
-                if 'skipped' in out: skipped[impl] = out['skipped']; continue
+                out, why = _run_worker(cmd, {**os.environ, 'OMP_NUM_THREADS': str(args.threads), 'WANDB_MODE': 'disabled', 'TQDM_DISABLE': '1'})
+                if out is None: skipped[impl] = why; continue
                 runs[impl].append(out)
                 print(f"# repeat {r + 1}/{args.repeats} {impl}: {out['tokens_per_s']:.0f} tokens/s", file=sys.stderr, flush=True)
     flops_per_token = 2 * args.d * args.latents + 10 * args.k * args.d
