@@ -4,7 +4,6 @@
 
 # %% ../nbs/17_attribution.ipynb #e619a243
 from __future__ import annotations
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
