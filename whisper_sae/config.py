@@ -375,7 +375,7 @@ class DataConfig(Config):
     split_seed: int = 0  # seed of the train/held-out split
     margin_frames: int = 2  # encoder frames kept either side of the real audio
     padding_sample: float = 0.0  # fraction of padding frames kept (tagged) in the store
-    batch_clips: int = 8  # clips per Whisper forward pass during extraction
+    batch_clips: int = 8  # encoder windows per Whisper forward pass during extraction (a clip each, several when packed)
     store_dtype: str = 'float16'  # dtype of stored activations
     shard_frames: int = 65536  # frames per store shard
     pack: bool = False  # pack several training utterances into each 30 s encoder window (held-out clips keep their own)
