@@ -19,7 +19,8 @@ Three extractions per repeat: `unpacked` (today: a window per clip), `packed_all
 with real-audio frames stored per second of wall time (the whole `extract_store` call: audio hashing, planning, decoding,
 features, encoder, writing). A last line gives the medians, the speedups over `unpacked`, and how far packed frames are
 from the same frames extracted alone (the packed clips of `packed_train`, row by row): relative error per frame and the
-FVU of the packed frames as a "reconstruction" of the unpacked ones; with --dictionary, the FVU of that dictionary
+FVU of the packed frames as a "reconstruction" of the unpacked ones, overall and split into the clips that start their
+window (frame 0) and those placed later; with --dictionary, the FVU of that dictionary
 (e.g. the main job's) on the training frames of either store.
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, time
@@ -60,20 +61,24 @@ def bench_extract(corpus, sites, batch_clips):
 
 
 def _pack_fidelity(flat, packed, site, clips):
-    "Packed frames vs the same frames extracted alone, over `clips` (rows matched by clip and position)."
+    "Packed frames vs the same frames extracted alone, over `clips` (rows matched by clip and position); also split by where the clip sat."
     import numpy as np, torch
     cols = [site, 'clip', 'position', 'is_padding']
     a, b = flat.read(cols), packed.read(cols)
     sel = lambda t: torch.isin(t['clip'], torch.as_tensor(sorted(clips), dtype=t['clip'].dtype)) & (t['is_padding'] == 0)
     order = lambda t, m: torch.from_numpy(np.lexsort((t['position'][m].numpy(), t['clip'][m].numpy())))
     ma, mb = sel(a), sel(b)
-    assert torch.equal(a['clip'][ma][order(a, ma)], b['clip'][mb][order(b, mb)]) and torch.equal(a['position'][ma][order(a, ma)], b['position'][mb][order(b, mb)])
-    u, p = a[site][ma][order(a, ma)].double(), b[site][mb][order(b, mb)].double()
-    rel = ((p - u).norm(dim=1) / u.norm(dim=1)).numpy()
-    cos = torch.nn.functional.cosine_similarity(p, u, dim=1).numpy()
-    fvu = float(((p - u) ** 2).sum() / ((u - u.mean(0)) ** 2).sum())
-    return dict(frames=len(rel), rel_err_median=round(float(np.median(rel)), 4), rel_err_p90=round(float(np.quantile(rel, 0.9)), 4),
-                rel_err_mean=round(float(rel.mean()), 4), cosine_median=round(float(np.median(cos)), 4), fvu_packed_vs_alone=round(fvu, 4))
+    oa, ob = order(a, ma), order(b, mb)
+    assert torch.equal(a['clip'][ma][oa], b['clip'][mb][ob]) and torch.equal(a['position'][ma][oa], b['position'][mb][ob])
+    u, p = a[site][ma][oa].double(), b[site][mb][ob].double()
+    first = torch.tensor([c.get('frame', 0) for c in packed.clips])[a['clip'][ma][oa].long()] == 0
+    def stats(p, u):
+        rel = ((p - u).norm(dim=1) / u.norm(dim=1)).numpy()
+        cos = torch.nn.functional.cosine_similarity(p, u, dim=1).numpy()
+        fvu = float(((p - u) ** 2).sum() / ((u - u.mean(0)) ** 2).sum())
+        return dict(frames=len(rel), rel_err_median=round(float(np.median(rel)), 4), rel_err_p90=round(float(np.quantile(rel, 0.9)), 4),
+                    rel_err_mean=round(float(rel.mean()), 4), cosine_median=round(float(np.median(cos)), 4), fvu_packed_vs_alone=round(fvu, 4))
+    return stats(p, u) | dict(first_in_window=stats(p[first], u[first]), later_in_window=stats(p[~first], u[~first]))
 
 
 def _dictionary_fvu(path, stores, site, clips):
