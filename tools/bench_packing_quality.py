@@ -9,8 +9,9 @@ run is not repeated: --baseline is its metrics.json, checked to be the same conf
         > tools/results/store_packing_quality.json
 
 Prints one JSON object: both runs' metrics side by side, the packed minus unpacked differences, and the packed store's
-extraction (windows, seconds, real frames per second). The packed run's files go under --root (its outputs/ and .cache/),
-so a second call reuses them.
+extraction (windows, seconds, real frames per second). With --replicate-seed N it also trains the unpacked recipe again
+with `train.seed: N` (extracting the unpacked store itself), as a yardstick: how far two unpacked runs differ by their
+seed alone. The runs' files go under --root (outputs/ and .cache/), so a second call reuses them.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -24,6 +25,7 @@ def main():
     p.add_argument('--config', default='configs/tiny_default.yaml', help='the unpacked experiment (the main job)')
     p.add_argument('--baseline', required=True, help="the unpacked experiment's metrics.json (not re-run here)")
     p.add_argument('--root', default='.', help="where the packed run's outputs/ and .cache/ go")
+    p.add_argument('--replicate-seed', type=int, default=None, help='also train the unpacked recipe with this train.seed (seed-to-seed yardstick)')
     a = p.parse_args()
     from whisper_sae.config import ExperimentConfig
     from whisper_sae.pipeline import experiment_paths, run_experiment
@@ -45,6 +47,12 @@ def main():
                packed_extraction=dict(windows=ex['windows'], seconds=round(ex['seconds'], 1), real_frames=ex['real_frames'],
                                       real_frames_per_s=round(ex['real_frames_per_s'], 1)),
                packed_run_seconds=round(secs), hashes=dict(unpacked=base.get('extract_hash'), packed=cfg.phase_hash('extract')))
+    if a.replicate_seed is not None:
+        rep = ExperimentConfig.from_dict({**base_cfg.to_dict(), 'name': f'{base_cfg.name}_seed{a.replicate_seed}',
+                                          'train': {**base_cfg.train.to_dict(), 'seed': a.replicate_seed}})
+        r = run_experiment(rep, root=a.root, progress=False)
+        out['unpacked_replicate'] = dict(seed=a.replicate_seed, **{k: r.get(k) for k in KEYS})
+        out['replicate_minus_unpacked'] = {k: r[k] - base[k] for k in out['packed_minus_unpacked']}
     print(json.dumps(out, indent=1))
 
 
