@@ -226,6 +226,7 @@ class Config:
 
     _prefix = ''
     unhashed = ()  # fields left out of `short_hash` / `config_hash`: how a result is computed where, not what it is
+    unhashed_at_default = ()  # fields added after results were cached: left out of the hash while at their default, so old keys stay valid
     def validate(self):
         "Check field values; raise `ConfigError` naming the field and the fix."
     def fail(self, name:str, problem:str, fix:str):
@@ -279,13 +280,20 @@ class Config:
         return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
     def hash_dict(self) -> dict:
-        "`to_dict` without the `unhashed` fields (of this section and the sections inside it): what the hash covers."
-        return {f.name: (getattr(self, f.name).hash_dict() if isinstance(getattr(self, f.name), Config) else getattr(self, f.name))
-                for f in dataclasses.fields(self) if f.name not in self.unhashed}
+        "`to_dict` without the `unhashed` fields, nor the `unhashed_at_default` ones at their default (here and in the sections inside): what the hash covers."
+        out = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if f.name in self.unhashed or (f.name in self.unhashed_at_default and v == _field_default(f)): continue
+            out[f.name] = v.hash_dict() if isinstance(v, Config) else v
+        return out
 
     def short_hash(self, n:int=12) -> str:
         "Stable hex digest of the canonical JSON form: equal configs, equal hash, on any machine."
         return config_hash(self, n=n)
+
+def _field_default(f:dataclasses.Field):
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 def config_hash(*parts, n:int=12) -> str:
     "Stable short hash of JSON-serialisable parts (dict key order does not matter; a `Config` counts by its `hash_dict`)."
@@ -367,9 +375,16 @@ class DataConfig(Config):
     split_seed: int = 0  # seed of the train/held-out split
     margin_frames: int = 2  # encoder frames kept either side of the real audio
     padding_sample: float = 0.0  # fraction of padding frames kept (tagged) in the store
-    batch_clips: int = 8  # clips per Whisper forward pass during extraction
+    batch_clips: int = 8  # encoder windows per Whisper forward pass during extraction (a clip each, several when packed)
     store_dtype: str = 'float16'  # dtype of stored activations
     shard_frames: int = 65536  # frames per store shard
+    pack: bool = False  # pack several training utterances into each 30 s encoder window (held-out clips keep their own)
+    pack_gap_s: float = 0.2  # digital silence between two packed utterances (s); holds the margin frames, so >= margin_frames x 0.02 s
+    unhashed_at_default = ('pack', 'pack_gap_s')  # added after stores were cached: unpacked configs keep their cache keys
+    @property
+    def pack_gap_frames(self) -> int:
+        "`pack_gap_s` in encoder frames (rounded up)."
+        return math.ceil(self.pack_gap_s / FRAME_SECONDS - 1e-9)
     def validate(self):
         p = self._prefix
         if not self.corpus: _fail(p+'corpus', "is empty", "use 'fixture', 'offline', 'librispeech:<split>' or a folder path")
@@ -380,6 +395,13 @@ class DataConfig(Config):
         if self.batch_clips < 1: _fail(p+'batch_clips', f"must be >= 1, got {self.batch_clips}", "use e.g. 8")
         if self.store_dtype not in STORE_DTYPES: _fail(p+'store_dtype', f"unknown dtype {self.store_dtype!r}", f"use one of {', '.join(STORE_DTYPES)}")
         if self.shard_frames < 1: _fail(p+'shard_frames', f"must be >= 1, got {self.shard_frames}", "use e.g. 65536")
+        if not 0 <= self.pack_gap_s < MAX_SECONDS: _fail(p+'pack_gap_s', f"must be in [0, {MAX_SECONDS:.0f}) s, got {self.pack_gap_s}", "use e.g. 0.2")
+        if self.pack and self.pack_gap_frames < self.margin_frames:
+            _fail(p+'pack_gap_s', f"{self.pack_gap_s} s is {self.pack_gap_frames} frame(s), fewer than the {self.margin_frames} margin frames kept after "
+                  "each utterance (they would hold the next utterance's audio)", f"use at least {self.margin_frames * FRAME_SECONDS:g} s, or lower margin_frames")
+        if self.pack and self.padding_sample > 0:
+            _fail(p+'padding_sample', "packed windows hold other utterances where a clip's padding would be, so none can be sampled",
+                  "set padding_sample: 0, or pack: false")
 
 # %% ../nbs/00_config.ipynb #d7bb5190
 DICTIONARY_KINDS = ('sae', 'transcoder', 'crosscoder')
@@ -587,6 +609,10 @@ class ExperimentConfig(Config):
         for s in self.sites: parse_site(s, p+'sites')
         missing = [s for s in self.dictionary.sites if s not in self.sites]
         if missing: _fail(p+'sites', f"does not capture {missing}, which the dictionary needs", "add them to `sites` or leave `sites` empty")
+        dec = [s for s in self.sites if parse_site(s).stack == 'decoder']
+        if self.data.pack and dec:
+            _fail(p+'data.pack', f"decoder sites ({', '.join(dec)}) cannot be packed: a window is decoded against one transcript",
+                  "set data.pack: false, or capture only encoder sites in this experiment")
     def phase_hash(self, phase:str) -> str:
         "Cache key of `phase` ('extract', 'train' or 'evaluate'): covers its inputs and everything upstream."
         if phase not in PHASES: raise ValueError(f"unknown phase {phase!r}: use one of {', '.join(PHASES)}")

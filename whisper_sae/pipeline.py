@@ -85,8 +85,11 @@ def phase_extract(cfg:ExperimentConfig, w:LoadedWhisper, paths:ExperimentPaths, 
     hit = (paths.store/'manifest.json').exists()
     say(f"activation store: {'cache hit' if hit else 'extracting'} -> {paths.store}")
     d = cfg.data
+    packed = [i for i, u in enumerate(utts) if u.id not in held] if d.pack else None  # held-out clips keep a window each
     store = extract_store(w, utts, cfg.sites, paths.store, margin_frames=d.margin_frames, padding_sample=d.padding_sample,
-                          batch_clips=d.batch_clips, store_dtype=d.store_dtype, shard_frames=d.shard_frames, seed=d.split_seed, progress=progress)
+                          batch_clips=d.batch_clips, store_dtype=d.store_dtype, shard_frames=d.shard_frames, seed=d.split_seed, progress=progress,
+                          packed=packed, pack_gap_frames=d.pack_gap_frames)
+    if d.pack: say(f"packing: {len(packed)} training clips and {len(held)} held-out clips in {store.manifest['extraction']['windows']} encoder windows")
     idx = {c['id']: i for i, c in enumerate(store.clips)}
     heldout = sorted(idx[i] for i in held)
     return Extracted(store, sorted(set(range(len(utts))) - set(heldout)), heldout, utts)

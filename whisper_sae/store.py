@@ -23,8 +23,8 @@ from .integrity import FileHashes, check_file, content_hash, damaged, read_json,
 from .hooks import capture, teacher_forcing_ids
 
 # %% auto #0
-__all__ = ['META_COLUMNS', 'real_frames', 'frames_to_keep', 'batch_rows', 'rank_batches', 'merge_parts', 'extract_store',
-           'ActivationStore', 'store_from_columns', 'StoreSource']
+__all__ = ['META_COLUMNS', 'real_frames', 'frames_to_keep', 'pack_windows', 'window_audio', 'batch_rows', 'rank_batches',
+           'merge_parts', 'extract_store', 'ActivationStore', 'store_from_columns', 'StoreSource']
 
 # %% ../nbs/04_store.ipynb #e6eea708
 _DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
@@ -48,6 +48,40 @@ def frames_to_keep(n_samples:int, # clip length
         keep, pad = np.concatenate([keep, extra]), np.concatenate([pad, np.ones(k, bool)])
     return keep, pad
 
+# %% ../nbs/04_store.ipynb #a6b52dd7
+def pack_windows(n_clips:int, # clips in the store, indices 0 .. n_clips-1
+                 packed:dict[int, int]|None=None, # {clip index: its length in samples} of the clips that may share a window (None: none)
+                 gap_frames:int=10, # frames of silence after each packed clip before the next one starts
+                 margin_frames:int=2, # frames kept after each clip's audio, which must fit in its window
+                 open_windows:int=16) -> list[list[tuple[int, int]]]: # windows still looked at for room
+    "Encoder windows as lists of (clip index, first frame): packed clips first fit, separated by `gap_frames`; other clips alone at frame 0."
+    if gap_frames < margin_frames:
+        raise ValueError(f"a gap of {gap_frames} frame(s) cannot hold the {margin_frames} margin frames kept after each clip: "
+                         "use a gap of at least margin_frames frames (data.pack_gap_s >= margin_frames x 0.02 s)")
+    packed = packed or {}
+    wins, free, open_ = [], [], []  # free[k]: the frame where the next clip of window k would start
+    for c in range(n_clips):
+        if c not in packed: wins.append([(c, 0)]); free.append(N_FRAMES); continue
+        real = real_frames(packed[c])
+        k = next((k for k in open_ if free[k] + min(N_FRAMES, real + margin_frames) <= N_FRAMES), None)
+        if k is None:
+            k = len(wins); wins.append([]); free.append(0); open_.append(k)
+            if len(open_) > open_windows: open_.pop(0)
+        wins[k].append((c, free[k]))
+        free[k] += real + gap_frames
+    return wins
+
+def window_audio(audios:Sequence[np.ndarray], # the clips sharing one window, in order
+                 frames:Sequence[int]) -> np.ndarray: # the encoder frame where each starts
+    "One window's samples: each clip from its first frame on, digital silence (the zeros Whisper pads with) elsewhere."
+    starts = [f * SAMPLES_PER_FRAME for f in frames]
+    ends = [s + len(a) for s, a in zip(starts, audios)]
+    if any(s < e for s, e in zip(starts[1:], ends)) or max(ends) > N_FRAMES * SAMPLES_PER_FRAME:
+        raise ValueError(f"clips placed at frames {list(frames)} overlap or run past 30 s: place them with pack_windows")
+    out = np.zeros(max(ends), np.float32)
+    for a, s, e in zip(audios, starts, ends): out[s:e] = a
+    return out
+
 # %% ../nbs/04_store.ipynb #13517ea1
 def _streams(sites:Sequence[str]) -> dict[str, list[str]]:
     out = {}
@@ -60,27 +94,35 @@ def _clip_seed(seed:int, clip_id:str) -> int:
 def batch_rows(w, # a LoadedWhisper
                batch:list[Utterance], # the clips of this batch
                audios:list[np.ndarray], # their 16 kHz mono samples, same order
-               first_clip:int, # store index of the first clip (the `clip` column)
+               first_clip:int|Sequence[int], # store index of the first clip (the `clip` column; the rest follow), or of each clip
                streams:dict, # {'encoder'|'decoder': [site, ...]}, as grouped by the store
                dtype, # dtype of the stored activations
                margin_frames:int, # padding frames kept after the speech
                padding_sample, # padding frames sampled at random (0 = none)
                seed:int, # per-clip padding sample seed
-               language):
+               language,
+               windows:list[list[tuple[int, int]]]|None=None): # per encoder window, (place in `batch`, first frame) of its clips (None: one clip a window)
     "{stream: {column: tensor}} of one batch of clips."
     p = next(w.model.parameters())
-    feats = w.feature_extractor(audios, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(p.device, p.dtype)
+    clip_ids = range(first_clip, first_clip + len(batch)) if isinstance(first_clip, int) else list(first_clip)
+    windows = windows or [[(b, 0)] for b in range(len(batch))]
+    if any(len(win) > 1 or win[0][1] for win in windows):
+        if 'decoder' in streams: raise ValueError("decoder sites cannot be packed (a window is decoded against one transcript): extract them unpacked (data.pack: false)")
+        if padding_sample: raise ValueError("packed windows have no padding of one clip's own to sample: use padding_sample=0 with packing")
+    audios_w = [window_audio([audios[b] for b, _ in win], [f for _, f in win]) for win in windows]
+    feats = w.feature_extractor(audios_w, sampling_rate=SAMPLE_RATE, return_tensors='pt').input_features.to(p.device, p.dtype)
     sites = [s for ss in streams.values() for s in ss]
     tf = teacher_forcing_ids(w.tokenizer, [u.text for u in batch], language=language) if 'decoder' in streams else None
     acts = capture(w.model, sites, feats, tf.input_ids.to(p.device) if tf else None, tf.attention_mask.to(p.device) if tf else None)
     out = {}
     if 'encoder' in streams:
         cols = {s: [] for s in streams['encoder']} | {'clip': [], 'position': [], 'time': [], 'is_padding': [], 'token': []}
-        for b, (u, a) in enumerate(zip(batch, audios)):
+        for k, b, first in ((k, b, first) for k, win in enumerate(windows) for b, first in win):
+            u, a = batch[b], audios[b]
             keep, pad = frames_to_keep(len(a), margin_frames, padding_sample, np.random.default_rng(_clip_seed(seed, u.id)))
             idx = torch.from_numpy(keep)
-            for s in streams['encoder']: cols[s].append(acts[s][b, idx.to(p.device)].to('cpu', dtype))
-            cols['clip'].append(torch.full((len(keep),), first_clip + b, dtype=torch.int32))
+            for s in streams['encoder']: cols[s].append(acts[s][k, (idx + first).to(p.device)].to('cpu', dtype))
+            cols['clip'].append(torch.full((len(keep),), clip_ids[b], dtype=torch.int32))
             cols['position'].append(idx.to(torch.int32))
             cols['time'].append(idx.to(torch.float32) * FRAME_SECONDS)
             cols['is_padding'].append(torch.from_numpy(pad).to(torch.uint8))
@@ -91,7 +133,7 @@ def batch_rows(w, # a LoadedWhisper
         for b in range(len(batch)):
             n = int(tf.attention_mask[b].sum())
             for s in streams['decoder']: cols[s].append(acts[s][b, :n].to('cpu', dtype))
-            cols['clip'].append(torch.full((n,), first_clip + b, dtype=torch.int32))
+            cols['clip'].append(torch.full((n,), clip_ids[b], dtype=torch.int32))
             cols['position'].append(torch.arange(n, dtype=torch.int32))
             cols['time'].append(torch.full((n,), float('nan')))
             cols['is_padding'].append(torch.zeros(n, dtype=torch.uint8))
@@ -240,9 +282,9 @@ def merge_parts(folder:str|Path) -> 'ActivationStore|None':
     rows = {st: [r for p in parts for r in p['streams'][st]['rows']] for st in streams}
     hashes = {st: [h for p in parts for h in p['streams'][st]['hashes']] for st in streams}
     clip_table = [c for p in parts for c in p['clips']]
-    secs, n_real = max(p['seconds'] for p in parts), sum(p['real_frames'] for p in parts)
+    secs, n_real, n_win = max(p['seconds'] for p in parts), sum(p['real_frames'] for p in parts), sum(p.get('windows', 0) for p in parts)
     _write_manifest(folder, started['key'], started['params'], streams, shards, rows, hashes, clip_table,
-                    dict(seconds=secs, real_frames=n_real, real_frames_per_s=n_real / max(secs, 1e-9), world_size=n,
+                    dict(seconds=secs, real_frames=n_real, real_frames_per_s=n_real / max(secs, 1e-9), windows=n_win, world_size=n,
                          rank_seconds=[p['seconds'] for p in parts]))
     return ActivationStore(folder)
 
@@ -257,7 +299,9 @@ def extract_store(w, # a LoadedWhisper
                   hash_cache:str|Path|None=None, # where audio content hashes are cached between runs (default: in `folder`)
                   rank:int|None=None, # this process's share of the batches (None: torch.distributed's rank, else $RANK, else 0)
                   world_size:int|None=None, # processes sharing the extraction (None: torch.distributed's, else $WORLD_SIZE, else 1)
-                  wait:bool|None=None) -> 'ActivationStore|None': # several processes: wait for all parts (None: when torch.distributed is initialised)
+                  wait:bool|None=None, # several processes: wait for all parts (None: when torch.distributed is initialised)
+                  packed:Sequence[int]|None=None, # indices of the clips that may share a window (None: every clip alone, as Whisper pads it)
+                  pack_gap_frames:int=10) -> 'ActivationStore|None': # frames of silence between packed clips (>= margin_frames)
     "Capture `sites` over `utterances` into a sharded store, resuming an interrupted run (None: other ranks' parts are missing)."
     folder = Path(folder)
     rank, world_size, wait, strict = _layout(rank, world_size, wait)
@@ -273,6 +317,10 @@ def extract_store(w, # a LoadedWhisper
                   store_dtype=store_dtype, shard_frames=shard_frames, seed=seed, language=language, model=str(w.source),
                   clips=hashlib.sha256('\n'.join(f'{u.id}\t{u.path}\t{u.text}' for u in utterances).encode()).hexdigest(),
                   audio=content_hash('\n'.join(audio).encode()))
+    if packed is not None:
+        if 'decoder' in streams: raise ValueError("decoder sites cannot be packed (a window is decoded against one transcript): extract them with packed=None (data.pack: false)")
+        if padding_sample: raise ValueError("packed windows have no padding of one clip's own to sample: use padding_sample=0 with packing (data.padding_sample: 0)")
+        params |= dict(packed=config_hash(sorted(set(packed))), pack_gap_frames=pack_gap_frames)  # only when packing: unpacked keys unchanged
     key = config_hash(params)
     (folder/'shards').mkdir(parents=True, exist_ok=True)
     started = folder/'extract.json'
@@ -296,7 +344,11 @@ def extract_store(w, # a LoadedWhisper
     for st in streams:
         for tmp in (folder/'shards').glob(f'.{_tag(st, rank, world_size)}-*.tmp'): tmp.unlink()
     dtype = _DTYPES[store_dtype]
-    batches = [list(range(i, min(i + batch_clips, len(utterances)))) for i in range(0, len(utterances), batch_clips)]
+    t_plan = time.time()
+    lengths = None if packed is None else {i: len(utterances[i].load()) for i in sorted(set(packed))}
+    windows = pack_windows(len(utterances), lengths, pack_gap_frames, margin_frames)
+    plan_s = time.time() - t_plan
+    batches = [windows[i:i + batch_clips] for i in range(0, len(windows), batch_clips)]  # `batch_clips` windows per forward pass
     mine = rank_batches(len(batches), rank, world_size)
     writers = {}
     for stream in streams:
@@ -307,9 +359,9 @@ def extract_store(w, # a LoadedWhisper
         writers[stream].counts, writers[stream].hashes = [d['rows'] for d in done], [d['hash'] for d in done]
     first_batch = min(wr.skip_batch for wr in writers.values())
     clip_table = {}
-    t0, n_real = time.time(), 0
+    t0, n_real, n_windows = time.time() - plan_s, 0, 0
     for b in tqdm(mine, disable=not progress, desc='extract' if world_size == 1 else f'extract rank {rank}/{world_size}'):
-        idx = batches[b]
+        idx = [c for win in batches[b] for c, _ in win]
         audios = [utterances[i].load() for i in idx]
         for i, a in zip(idx, audios):
             if len(a) > MAX_SECONDS * SAMPLE_RATE:
@@ -317,10 +369,15 @@ def extract_store(w, # a LoadedWhisper
             u = utterances[i]
             clip_table[i] = dict(id=u.id, path=str(u.path), text=u.text, source=u.source, speaker=u.speaker, n_samples=len(a),
                                  seconds=len(a) / SAMPLE_RATE, audio=audio[i])
+        if packed is not None:
+            for k, win in enumerate(batches[b]):
+                for c, f in win: clip_table[c] |= dict(window=b * batch_clips + k, frame=f)  # where it sat: its window and first frame
         if b < first_batch: continue
         if fail_after_batches is not None and b - first_batch >= fail_after_batches: raise RuntimeError(f"simulated crash before batch {b}")
-        n_real += sum(real_frames(len(a)) for a in audios)
-        rows = batch_rows(w, [utterances[i] for i in idx], audios, idx[0], streams, dtype, margin_frames, padding_sample, seed, language)
+        n_real, n_windows = n_real + sum(real_frames(len(a)) for a in audios), n_windows + len(batches[b])
+        place = {c: j for j, c in enumerate(idx)}
+        rows = batch_rows(w, [utterances[i] for i in idx], audios, idx, streams, dtype, margin_frames, padding_sample, seed, language,
+                          windows=[[(place[c], f) for c, f in win] for win in batches[b]])
         for stream, cols in rows.items(): writers[stream].add(b, cols)
     for wr in writers.values(): wr.flush(next_at=(mine.stop, 0))
     elapsed = time.time() - t0
@@ -329,9 +386,9 @@ def extract_store(w, # a LoadedWhisper
     if world_size == 1:
         _write_manifest(folder, key, params, streams, shards, {st: wr.counts for st, wr in writers.items()},
                         {st: wr.hashes for st, wr in writers.items()}, table,
-                        dict(seconds=elapsed, real_frames=n_real, real_frames_per_s=n_real / max(elapsed, 1e-9)))
+                        dict(seconds=elapsed, real_frames=n_real, real_frames_per_s=n_real / max(elapsed, 1e-9), windows=n_windows))
         return ActivationStore(folder)
-    part = dict(key=key, rank=rank, world_size=world_size, batches=[mine.start, mine.stop], clips=table, seconds=elapsed, real_frames=n_real,
+    part = dict(key=key, rank=rank, world_size=world_size, batches=[mine.start, mine.stop], clips=table, seconds=elapsed, real_frames=n_real, windows=n_windows,
                 streams={st: dict(shards=shards[st], rows=writers[st].counts, hashes=writers[st].hashes) for st in streams})
     atomic_write_text(_part_path(folder, rank, world_size), json.dumps(seal(part), indent=1))
     return _finish(folder, rank, wait, strict)
