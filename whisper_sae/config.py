@@ -369,8 +369,9 @@ STORE_DTYPES = ('float32', 'float16', 'bfloat16')
 @dataclass
 class DataConfig(Config):
     "Which audio to use, how to split it, and how activations are stored."
-    corpus: str = 'fixture'  # 'fixture' (shipped clips), 'offline' (built by set-up), 'librispeech:<split>' (needs internet), or a folder with manifest.tsv
+    corpus: str = 'fixture'  # 'fixture' (shipped clips), 'offline' (built by set-up), 'offline-large' (hours; its own build command), 'librispeech:<split>' (needs internet), or a folder with manifest.tsv
     max_clips: int|None = None  # use at most this many clips (None: all)
+    max_hours: float|None = None  # use the first clips holding this many hours of audio (None: all; for LibriSpeech only these are streamed)
     heldout_fraction: float = 0.2  # fraction of utterances held out for evaluation
     split_seed: int = 0  # seed of the train/held-out split
     margin_frames: int = 2  # encoder frames kept either side of the real audio
@@ -380,7 +381,7 @@ class DataConfig(Config):
     shard_frames: int = 65536  # frames per store shard
     pack: bool = False  # pack several training utterances into each 30 s encoder window (held-out clips keep their own)
     pack_gap_s: float = 0.2  # digital silence between two packed utterances (s); holds the margin frames, so >= margin_frames x 0.02 s
-    unhashed_at_default = ('pack', 'pack_gap_s')  # added after stores were cached: unpacked configs keep their cache keys
+    unhashed_at_default = ('pack', 'pack_gap_s', 'max_hours')  # added after stores were cached: unpacked configs keep their cache keys
     @property
     def pack_gap_frames(self) -> int:
         "`pack_gap_s` in encoder frames (rounded up)."
@@ -389,6 +390,7 @@ class DataConfig(Config):
         p = self._prefix
         if not self.corpus: _fail(p+'corpus', "is empty", "use 'fixture', 'offline', 'librispeech:<split>' or a folder path")
         if self.max_clips is not None and self.max_clips < 1: _fail(p+'max_clips', f"must be >= 1, got {self.max_clips}", "use a positive number or null for all clips")
+        if self.max_hours is not None and self.max_hours <= 0: _fail(p+'max_hours', f"must be > 0, got {self.max_hours}", "use e.g. 10 (hours), or null for all clips")
         if not 0 <= self.heldout_fraction < 1: _fail(p+'heldout_fraction', f"must be in [0, 1), got {self.heldout_fraction}", "use e.g. 0.2")
         if self.margin_frames < 0: _fail(p+'margin_frames', f"must be >= 0, got {self.margin_frames}", "use 0 or more")
         if not 0 <= self.padding_sample <= 1: _fail(p+'padding_sample', f"must be in [0, 1], got {self.padding_sample}", "use e.g. 0.01")

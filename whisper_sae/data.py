@@ -17,11 +17,12 @@ from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, co
 from .integrity import FileHashes, content_hash
 
 # %% auto #0
-__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'mel_cache_stats', 'AudioError', 'load_audio',
-           'decode_audio', 'split_windows', 'Utterance', 'ManifestError', 'probe_audio', 'read_manifest', 'repo_root',
-           'speech_fixture', 'dataset_utterances', 'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances',
-           'librispeech', 'split_corpus', 'offline_corpus_dir', 'offline_corpus', 'load_corpus', 'audio_hashes',
-           'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
+__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'LARGE_BUILD_COMMAND', 'mel_cache_stats',
+           'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'ManifestError', 'probe_audio',
+           'read_manifest', 'repo_root', 'speech_fixture', 'clip_seconds', 'dataset_utterances',
+           'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech', 'is_original_real',
+           'split_corpus', 'offline_corpus_dir', 'large_corpus_dir', 'offline_corpus', 'large_corpus', 'cap_hours',
+           'load_corpus', 'audio_hashes', 'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
 
 # %% ../nbs/02_data.ipynb #a010c947
 class AudioError(ValueError):
@@ -97,6 +98,7 @@ class Utterance:
     source: str = 'unknown'  # where it comes from (e.g. 'librivox', 'asterisk', 'synthetic:piper')
     speaker: str = ''  # speaker id, if known
     data: bytes|None = field(default=None, repr=False)  # the audio file's bytes, for clips streamed into memory
+    origin: str = ''  # id of the clip this one was derived from (e.g. an augmented copy's original); '' for an original
     def load(self) -> np.ndarray:
         "The clip as 16 kHz mono float32; refuses clips over 30 s (see above)."
         x = decode_audio(self.data, self.path) if self.data is not None else load_audio(self.path)
@@ -148,7 +150,7 @@ def read_manifest(folder:str|Path, # folder holding manifest.tsv and the audio
                   allow_outside:bool|None=None, # accept paths outside `folder` (None: `$WHISPER_SAE_ALLOW_OUTSIDE_CORPUS`)
                   probe:bool=True, # probe every audio file's header now
                   max_clips:int|None=None) -> list[Utterance]: # read (and probe) only the first clips
-    "Utterances of a folder's `manifest.tsv` (path, transcript, optional speaker, optional source), every line and file checked."
+    "Utterances of a folder's `manifest.tsv` (path, transcript, optional speaker, source and origin), every line and file checked."
     folder = Path(folder)
     manifest = folder/'manifest.tsv'
     if not manifest.exists(): raise FileNotFoundError(f"{manifest} not found: a local corpus is a folder with manifest.tsv (path<TAB>transcript[<TAB>speaker])")
@@ -162,10 +164,10 @@ def read_manifest(folder:str|Path, # folder holding manifest.tsv and the audio
         if len(cols) < 2 or not cols[1].strip(): bad.append(f"line {n}: missing transcript"); continue
         if not allow_outside and _leaves_folder(cols[0]): outside.append(f"line {n}: {cols[0]}"); continue
         utts.append(Utterance(Path(cols[0]).stem, str(folder/cols[0]), cols[1].strip(), cols[3] if len(cols) > 3 else (source or folder.name),
-                              cols[2] if len(cols) > 2 else ''))
+                              cols[2] if len(cols) > 2 else '', origin=cols[4].strip() if len(cols) > 4 else ''))
         where[utts[-1].path] = n
         if max_clips and len(utts) >= max_clips: break
-    if bad: raise ManifestError(f"{manifest}: {_listed(bad)}. Fix: each line is path<TAB>transcript[<TAB>speaker[<TAB>source]]")
+    if bad: raise ManifestError(f"{manifest}: {_listed(bad)}. Fix: each line is path<TAB>transcript[<TAB>speaker[<TAB>source[<TAB>origin]]]")
     if outside:
         raise ManifestError(f"{manifest}: paths outside the corpus folder {folder} are refused ({_listed(outside)}). Fix: move or link the audio "
                             f"into {folder}; or, if you trust this manifest, set {OUTSIDE_ENV}=1 (read_manifest(..., allow_outside=True))")
@@ -205,13 +207,21 @@ def _audio_payload(a, where:str) -> tuple[bytes|None, str]:
     raise AudioError(f"{where}: cannot read audio from {type(a).__name__} {str(a)[:80]!r}: expected a path, "
                      "{'bytes': ..., 'path': ...} or {'array': ..., 'sampling_rate': ...}")
 
+def clip_seconds(u:Utterance) -> float:
+    "A clip's length in seconds, from its file header (decoding only when the header does not say)."
+    try:
+        info = sf.info(io.BytesIO(u.data) if u.data is not None else u.path)
+        return info.frames / info.samplerate
+    except Exception: return len(u.load()) / SAMPLE_RATE
+
 def dataset_utterances(ds, # a `datasets.Dataset` or `IterableDataset`
                        audio_column:str='audio', # column with the audio
                        text_column:str='text', # column with the reference transcript
                        id_column:str|None=None, # column with clip ids (None: '<source>-<row>')
                        speaker_column:str|None=None, # column with speaker ids, if any
                        source:str='dataset', # tag for every clip
-                       max_clips:int|None=None) -> list[Utterance]: # stop after this many clips
+                       max_clips:int|None=None, # stop after this many clips
+                       max_seconds:float|None=None) -> list[Utterance]: # stop once the clips hold this much audio
     "Utterances of a HuggingFace dataset with an audio column, its audio kept as file bytes and decoded with soundfile."
     from datasets import Audio
     feats = getattr(ds, 'features', None)
@@ -223,15 +233,17 @@ def dataset_utterances(ds, # a `datasets.Dataset` or `IterableDataset`
     elif hasattr(ds, 'cast_column'):
         try: ds = ds.cast_column(audio_column, Audio(decode=False))
         except Exception: pass
-    utts = []
+    utts, seconds = [], 0.0
     for i, row in enumerate(ds):
         if max_clips is not None and len(utts) >= max_clips: break
+        if max_seconds is not None and seconds >= max_seconds: break
         uid = str(row[id_column]) if id_column else f'{source}-{i:06d}'
         text = row.get(text_column)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"row {i} ({uid}): missing transcript in column {text_column!r}: drop the row or fill it in")
         data, path = _audio_payload(row[audio_column], f'row {i} ({uid})')
         utts.append(Utterance(uid, path, text.strip(), source, str(row[speaker_column]) if speaker_column else '', data))
+        if max_seconds is not None: seconds += clip_seconds(utts[-1])
     if not utts: raise ValueError("the dataset holds no rows")
     return utts
 
@@ -262,6 +274,7 @@ def hub_utterances(repo:str, # hub dataset id, e.g. 'openslr/librispeech_asr'
                    split:str, # dataset split, e.g. 'validation'
                    config:str|None=None, # dataset config, e.g. 'clean'
                    max_clips:int|None=None, # stop after this many clips
+                   max_seconds:float|None=None, # stop once the clips hold this much audio
                    **kwargs) -> list[Utterance]: # column names and `source`, as in `dataset_utterances`
     "Stream a hub dataset with an audio column into utterances; fails fast, naming the offline corpus, when offline."
     what = f"{repo} ({config + '/' if config else ''}{split})"
@@ -270,70 +283,107 @@ def hub_utterances(repo:str, # hub dataset id, e.g. 'openslr/librispeech_asr'
     import datasets
     try:
         ds = datasets.load_dataset(repo, config, split=split, streaming=True)
-        return dataset_utterances(ds, max_clips=max_clips, **kwargs)
+        return dataset_utterances(ds, max_clips=max_clips, max_seconds=max_seconds, **kwargs)
     except (ConnectionError, OSError) as e:
         raise CorpusNotAvailableError(f"cannot stream {what}: {str(e).splitlines()[0][:300]}. If this machine is offline, {OFFLINE_HINT}") from None
 
 def librispeech(split:str='validation.clean', # one of `LIBRISPEECH_SPLITS`
                 max_clips:int|None=None, # stop after this many clips
+                max_hours:float|None=None, # stop once the clips hold this many hours of audio
                 repo:str='openslr/librispeech_asr') -> list[Utterance]: # hub dataset with LibriSpeech's layout
     "LibriSpeech clips with transcripts, streamed from the HuggingFace hub (needs internet)."
     if split not in LIBRISPEECH_SPLITS: raise ValueError(f"unknown LibriSpeech split {split!r}: use one of {', '.join(LIBRISPEECH_SPLITS)}")
     config, hub_split = LIBRISPEECH_SPLITS[split]
-    return hub_utterances(repo, hub_split, config, max_clips, id_column='id', speaker_column='speaker_id', source='librispeech')
+    return hub_utterances(repo, hub_split, config, max_clips, None if max_hours is None else max_hours * 3600, id_column='id', speaker_column='speaker_id', source='librispeech')
 
 # %% ../nbs/02_data.ipynb #1e51c6f7
 def _rank(seed:int, uid:str) -> str: return hashlib.sha256(f'{seed}\0{uid}'.encode()).hexdigest()
+
+def is_original_real(u:Utterance) -> bool:
+    "Whether a clip may be held out: a recording, not synthetic speech (`synthetic:...`) nor derived from another clip."
+    return not u.origin and not u.source.startswith('synthetic')
+
+def _train_side(utts:Sequence[Utterance], held:set[str]) -> list[Utterance]:
+    "The clips not held out, less those derived from a held-out clip."
+    return [u for u in utts if u.id not in held and u.origin not in held]
 
 def split_corpus(utts:Sequence[Utterance], # the corpus
                  heldout_fraction:float=0.2, # fraction of each source's utterances held out
                  seed:int=0, # seed of the split
                  heldout_sources:Sequence[str]|None=None) -> tuple[list[Utterance], list[Utterance]]: # hold out these whole sources instead
-    "Deterministic (train, held-out) split by utterance, stratified by source; or by source with `heldout_sources`."
+    "Deterministic (train, held-out) split by utterance, stratified by source, held out from real original clips only; or by source with `heldout_sources`."
     ids = [u.id for u in utts]
     if len(set(ids)) != len(ids): raise ValueError("utterance ids repeat: a split by utterance needs unique ids")
     if heldout_sources is not None:
         unknown = set(heldout_sources) - {u.source for u in utts}
         if unknown: raise ValueError(f"no utterances from source(s) {sorted(unknown)}: the corpus has {sorted({u.source for u in utts})}")
-        held = set(heldout_sources)
-        return [u for u in utts if u.source not in held], [u for u in utts if u.source in held]
+        held = {u.id for u in utts if u.source in set(heldout_sources)}
+        return _train_side(utts, held), [u for u in utts if u.id in held]
     if not 0 <= heldout_fraction < 1: raise ValueError(f"heldout_fraction must be in [0, 1), got {heldout_fraction}")
     held = set()
-    for src in sorted({u.source for u in utts}):
-        group = sorted((u for u in utts if u.source == src), key=lambda u: _rank(seed, u.id))
+    real = [u for u in utts if is_original_real(u)]
+    for src in sorted({u.source for u in real}):
+        group = sorted((u for u in real if u.source == src), key=lambda u: _rank(seed, u.id))
         held |= {u.id for u in group[:round(len(group) * heldout_fraction)]}
-    return [u for u in utts if u.id not in held], [u for u in utts if u.id in held]
+    return _train_side(utts, held), [u for u in utts if u.id in held]
 
 # %% ../nbs/02_data.ipynb #cf994fb8
+LARGE_BUILD_COMMAND = 'bash tools/build_large_corpus.sh'
+
 def offline_corpus_dir() -> Path:
     "Where the offline corpus lives: `$WHISPER_SAE_OFFLINE_CORPUS`, else `data/offline-corpus/` in the repository."
     env = os.environ.get('WHISPER_SAE_OFFLINE_CORPUS')
     return Path(env).expanduser() if env else repo_root()/'data'/'offline-corpus'
 
-def offline_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `offline_corpus_dir()`
-    "The built offline corpus, or an error naming the build command."
-    folder = Path(folder) if folder is not None else offline_corpus_dir()
+def large_corpus_dir() -> Path:
+    "Where the large offline corpus lives: `$WHISPER_SAE_LARGE_CORPUS`, else `data/offline-corpus-large/` in the repository."
+    env = os.environ.get('WHISPER_SAE_LARGE_CORPUS')
+    return Path(env).expanduser() if env else repo_root()/'data'/'offline-corpus-large'
+
+def _built_corpus(folder:Path, what:str, command:str, module:str) -> list[Utterance]:
     if not (folder/'manifest.tsv').exists():
-        raise CorpusNotAvailableError(f"the offline corpus is not built (no {folder/'manifest.tsv'}): build it once with `{BUILD_COMMAND}` "
-                                      "(or `python -c 'from whisper_sae.offline_corpus import build_offline_corpus; build_offline_corpus()'`)")
+        raise CorpusNotAvailableError(f"the {what} is not built (no {folder/'manifest.tsv'}): build it once with `{command}` "
+                                      f"(or `python -c 'from whisper_sae.{module} import build_{module}; build_{module}()'`)")
     return read_manifest(folder)
 
+def offline_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `offline_corpus_dir()`
+    "The built offline corpus, or an error naming the build command."
+    return _built_corpus(Path(folder) if folder is not None else offline_corpus_dir(), 'offline corpus', BUILD_COMMAND, 'offline_corpus')
+
+def large_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `large_corpus_dir()`
+    "The built large offline corpus (real + augmented + synthetic speech), or an error naming its build command."
+    return _built_corpus(Path(folder) if folder is not None else large_corpus_dir(), 'large offline corpus', LARGE_BUILD_COMMAND, 'large_corpus')
+
 # %% ../nbs/02_data.ipynb #196526ce
-def load_corpus(spec:str|DataConfig='fixture', # 'fixture', 'offline', 'librispeech:<split>', a folder, or a `DataConfig`
-                max_clips:int|None=None) -> list[Utterance]: # keep at most this many clips (default: the config's)
+def cap_hours(utts:Sequence[Utterance], # clips, in order
+              hours:float) -> list[Utterance]: # keep clips until they hold this many hours
+    "The first clips of `utts` that hold `hours` of audio (the clip that crosses the cap is kept)."
+    kept, seconds = [], 0.0
+    for u in utts:
+        if seconds >= hours * 3600: break
+        kept.append(u); seconds += clip_seconds(u)
+    return kept
+
+def load_corpus(spec:str|DataConfig='fixture', # 'fixture', 'offline', 'offline-large', 'librispeech:<split>', a folder, or a `DataConfig`
+                max_clips:int|None=None, # keep at most this many clips (default: the config's)
+                max_hours:float|None=None) -> list[Utterance]: # keep the first clips holding this many hours (default: the config's)
     "The utterances a corpus spec names."
-    if isinstance(spec, DataConfig): spec, max_clips = spec.corpus, spec.max_clips if max_clips is None else max_clips
+    if isinstance(spec, DataConfig):
+        spec, max_clips, max_hours = spec.corpus, spec.max_clips if max_clips is None else max_clips, spec.max_hours if max_hours is None else max_hours
     if max_clips is not None and max_clips < 1: raise ValueError(f"max_clips must be >= 1, got {max_clips}")
+    if max_hours is not None and max_hours <= 0: raise ValueError(f"max_hours must be > 0, got {max_hours}")
     if spec == 'fixture': utts = speech_fixture()
     elif spec == 'offline': utts = offline_corpus()
-    elif spec.split(':')[0] == 'librispeech': return librispeech(spec.partition(':')[2] or 'validation.clean', max_clips)
+    elif spec == 'offline-large': utts = large_corpus()
+    elif spec.split(':')[0] == 'librispeech': return librispeech(spec.partition(':')[2] or 'validation.clean', max_clips, max_hours)
     else:
         path = Path(spec).expanduser()
         if not path.is_dir():
-            raise CorpusNotAvailableError(f"unknown corpus {spec!r}: use 'fixture', 'offline', 'librispeech:<split>' "
+            raise CorpusNotAvailableError(f"unknown corpus {spec!r}: use 'fixture', 'offline', 'offline-large', 'librispeech:<split>' "
                                           f"(splits: {', '.join(LIBRISPEECH_SPLITS)}) or a folder with manifest.tsv")
         utts = read_manifest(path, max_clips=max_clips)
-    return utts[:max_clips] if max_clips else utts
+    utts = utts[:max_clips] if max_clips else utts
+    return cap_hours(utts, max_hours) if max_hours else utts
 
 # %% ../nbs/02_data.ipynb #dat0ah04
 def audio_hashes(utts:Sequence[Utterance], # the clips
