@@ -252,8 +252,8 @@ class CorpusNotAvailableError(RuntimeError):
     "A corpus cannot be loaded here; the message says what to use instead."
 
 BUILD_COMMAND = 'bash tools/build_corpus.sh'
-OFFLINE_HINT = (f"use the offline corpus instead (corpus: offline; build it once with `{BUILD_COMMAND}`) "
-                "or the shipped fixture (corpus: fixture)")
+OFFLINE_HINT = (f"use the offline corpus instead (corpus: offline; build it once with `{BUILD_COMMAND}`), for hours of speech "
+                "the large offline corpus (corpus: offline-large; `bash tools/build_large_corpus.sh`), or the shipped fixture (corpus: fixture)")
 LIBRISPEECH_SPLITS = {'validation.clean': ('clean', 'validation'), 'test.clean': ('clean', 'test'),
                       'train.clean.100': ('clean', 'train.100'), 'train.clean.360': ('clean', 'train.360'),
                       'validation.other': ('other', 'validation'), 'test.other': ('other', 'test'),
