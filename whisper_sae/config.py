@@ -541,6 +541,7 @@ class TrainConfig(Config):
     "Optimisation, logging and checkpointing of dictionary training."
     steps: int = 2000  # optimiser steps
     batch_size: int = 4096  # frames per step
+    max_frames: int|None = None  # train on a seeded random subset of the training clips holding about this many frames (None: all); for data-scaling studies
     lr: float = 4e-4  # peak learning rate
     optimizer: str = 'adam'  # adam or adamw
     weight_decay: float = 0.0  # AdamW weight decay
@@ -556,10 +557,13 @@ class TrainConfig(Config):
     checkpoint_every: int = 500  # steps between checkpoints
     wandb: bool = False  # log to Weights & Biases (WANDB_MODE=offline works)
     wandb_project: str = 'whisper_sae'  # W&B project name
+    unhashed_at_default = ('max_frames',)  # added after dictionaries were cached: configs without it keep their cache keys
     def validate(self):
         p = self._prefix
         if self.steps < 1: _fail(p+'steps', f"must be >= 1, got {self.steps}", "use e.g. 2000")
         if self.batch_size < 1: _fail(p+'batch_size', f"must be >= 1, got {self.batch_size}", "use e.g. 4096")
+        if self.max_frames is not None and self.max_frames < self.batch_size:
+            _fail(p+'max_frames', f"must be >= batch_size ({self.batch_size}), got {self.max_frames}", "use more frames, or null for all")
         if not self.lr > 0: _fail(p+'lr', f"must be > 0, got {self.lr}", "use a positive learning rate such as 4e-4")
         if self.optimizer not in OPTIMIZERS: _fail(p+'optimizer', f"unknown optimizer {self.optimizer!r}", f"use one of {', '.join(OPTIMIZERS)}")
         if self.weight_decay < 0: _fail(p+'weight_decay', f"must be >= 0, got {self.weight_decay}", "use 0 or a small positive value")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #a3454247
 from __future__ import annotations
-import json, os, shutil, sys, time
+import hashlib, json, os, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +25,8 @@ from .evaluation import dictionary_splice, splice_metrics, store_metrics, freque
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'PHASES_ALL', 'say', 'ExperimentPaths', 'experiment_paths', 'Extracted', 'check_sites', 'phase_extract',
-           'phase_train', 'check_dictionary', 'check_saved_dictionary', 'read_metrics', 'cached_metrics',
-           'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
+           'training_clips', 'phase_train', 'check_dictionary', 'check_saved_dictionary', 'read_metrics',
+           'cached_metrics', 'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
 
 # %% ../nbs/10_pipeline.ipynb #c7e018b3
 METRIC_KEYS = ('fvu', 'l0', 'dead_fraction', 'ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced',
@@ -69,7 +69,8 @@ def _corpus(cfg:ExperimentConfig):
     train_u, held_u = split_corpus(utts, cfg.data.heldout_fraction, cfg.data.split_seed)
     if not held_u: raise ValueError(f"the held-out split of corpus {cfg.data.corpus!r} is empty: raise data.heldout_fraction or use more clips")
     if not train_u: raise ValueError(f"the training split of corpus {cfg.data.corpus!r} is empty: lower data.heldout_fraction")
-    return utts, {u.id for u in held_u}
+    keep = {u.id for u in train_u} | {u.id for u in held_u}  # less the copies of held-out clips, which neither side may see
+    return [u for u in utts if u.id in keep], {u.id for u in held_u}
 
 def check_sites(cfg:ExperimentConfig, w:LoadedWhisper):
     "Fail early, naming the fix, when a site names a layer the model lacks."
@@ -104,6 +105,22 @@ def _restart_training(paths:ExperimentPaths):
     shutil.rmtree(paths.dictionary, ignore_errors=True)
     for n in (CHECKPOINT, CHECKPOINT_HASHES): (paths.train/n).unlink(missing_ok=True)
 
+def training_clips(ex:Extracted, cfg:ExperimentConfig) -> list[int]:
+    "The clips a dictionary trains on: all training clips, or with `train.max_frames` a seeded random subset holding at least that many frames."
+    t = cfg.train
+    if t.max_frames is None: return ex.train_clips
+    stream = ex.store.stream_of(cfg.dictionary.sites[0])
+    meta = ex.store.read(['clip', 'is_padding'], stream=stream)
+    rows = torch.bincount(meta['clip'][meta['is_padding'] == 0].long(), minlength=len(ex.store.clips))
+    order = sorted(ex.train_clips, key=lambda c: hashlib.sha256(f"{t.seed}\0{ex.store.clips[c]['id']}".encode()).hexdigest())
+    total, chosen = 0, []
+    for c in order:
+        if total >= t.max_frames: break
+        chosen.append(c); total += int(rows[c])
+    if total < t.max_frames:
+        raise ValueError(f"train.max_frames is {t.max_frames}, but the training clips hold {total} frames: lower it, use a larger corpus, or set it to null")
+    return sorted(chosen)
+
 def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progress:bool=True,
                 device=None): # where it trains and the dictionary is returned (None: `cfg.model.device`)
     "Train (or reuse, or resume) the dictionary on the training clips' frames, data-parallel over the process group's ranks when there are several; one trained on an earlier extraction of the store is trained again."
@@ -125,7 +142,7 @@ def phase_train(cfg:ExperimentConfig, ex:Extracted, paths:ExperimentPaths, progr
     resuming = (paths.train/CHECKPOINT).exists()
     say(f"dictionary: {'resuming' if resuming else 'training'} {cfg.dictionary.architecture} {cfg.dictionary.kind} -> {paths.train}")
     t = cfg.train
-    source = ex.store.source(cfg.dictionary.sites, t.batch_size, seed=t.seed, shuffle_buffer=t.shuffle_buffer, clips=ex.train_clips)
+    source = ex.store.source(cfg.dictionary.sites, t.batch_size, seed=t.seed, shuffle_buffer=t.shuffle_buffer, clips=training_clips(ex, cfg))
     if world > 1: return train_ddp(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key}, device=device)
     return train(source, cfg.dictionary, t, paths.train, progress=progress, metadata={'store_key': key}, device=device)
 
