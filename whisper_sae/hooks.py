@@ -16,8 +16,8 @@ import operator
 from .config import SITE_KINDS, STACK_SITES, Site, parse_site
 
 # %% auto #0
-__all__ = ['HookFn', 'site_module', 'hooked', 'capturing', 'capture', 'TeacherForcing', 'teacher_forcing_ids', 'normalize_frames',
-           'denormalize_frames']
+__all__ = ['HookFn', 'site_module', 'hooked', 'capturing', 'encoder_blocks', 'capture', 'TeacherForcing', 'teacher_forcing_ids',
+           'normalize_frames', 'denormalize_frames']
 
 # %% ../nbs/03_hooks.ipynb #e7896a69
 HookFn = Callable[[torch.Tensor], 'torch.Tensor | None']
@@ -78,6 +78,16 @@ def capturing(model:nn.Module, sites:list[str], detach:bool=True) -> Iterator[di
         return fn
     with hooked(model, {s: grab(s) for s in sites}): yield got
 
+@contextlib.contextmanager
+def encoder_blocks(encoder:nn.Module, # a Whisper encoder
+                   n:int|None): # run only its first `n` blocks (None: all)
+    "Context in which the encoder runs only its first `n` blocks (its final layer norm still runs, on block n's output)."
+    if n is None or n >= len(encoder.layers): yield; return
+    full = encoder.layers
+    encoder.layers = nn.ModuleList(list(full)[:n])
+    try: yield
+    finally: encoder.layers = full
+
 def capture(model:nn.Module, # a WhisperForConditionalGeneration
             sites:list[str], # site names
             input_features:torch.Tensor, # log-mel (batch, n_mels, 3000)
@@ -91,7 +101,9 @@ def capture(model:nn.Module, # a WhisperForConditionalGeneration
     whisper = getattr(model, 'model', model)
     with torch.inference_mode(), capturing(model, sites) as got:
         if needs_decoder: whisper(input_features=input_features, decoder_input_ids=decoder_input_ids, decoder_attention_mask=decoder_attention_mask)
-        else: whisper.encoder(input_features)
+        else:
+            depth = None if any(p.layer is None for p in parsed) else max(p.layer for p in parsed) + 1
+            with encoder_blocks(whisper.encoder, depth): whisper.encoder(input_features)
     for s in sites:
         if len(got[s]) != 1: raise RuntimeError(f"site {s!r} fired {len(got[s])} times in one forward pass: expected once")
     return {s: got[s][0] for s in sites}
