@@ -4,12 +4,13 @@
 
 # %% ../nbs/90_cli.ipynb #9dbbc887
 from __future__ import annotations
-import argparse, errno, os, sys
+import argparse, errno, os, shlex, sys
 from pathlib import Path
+from . import __version__
 
 # %% auto #0
-__all__ = ['DEBUG_ENV', 'cmd_transcribe', 'experiment', 'cmd_phases', 'cmd_report', 'cmd_sweep', 'error_message', 'check_config',
-           'build_parser', 'main']
+__all__ = ['DEBUG_ENV', 'CONFIG_COMMANDS', 'OVERRIDES_HELP', 'cmd_transcribe', 'experiment', 'cmd_phases', 'cmd_report',
+           'cmd_sweep', 'cmd_export', 'error_message', 'check_config', 'build_parser', 'parse_args', 'main']
 
 # %% ../nbs/90_cli.ipynb #a20b8fa8
 def cmd_transcribe(args):
@@ -32,10 +33,13 @@ def cmd_transcribe(args):
     return 0
 
 def experiment(args) -> 'ExperimentConfig':
-    "The experiment config of `args.config`, with `--device` / `--dtype` (when given) replacing its `model.device` / `model.dtype`."
-    cfg = check_config(args.config)
-    model = {k: v for k in ('device', 'dtype') if (v := getattr(args, k, None)) is not None}
-    return type(cfg).from_dict({**cfg.to_dict(), 'model': {**cfg.model.to_dict(), **model}}) if model else cfg
+    "The experiment config of `args.config` with its overrides set: `args.overrides`, then `--device` / `--dtype` (when given) as `model.device` / `model.dtype`."
+    model = [f"model.{k}={v}" for k in ('device', 'dtype') if (v := getattr(args, k, None)) is not None]
+    return check_config(args.config, [*getattr(args, 'overrides', []), *model])
+
+def _again(args, command:str='run') -> str:
+    "The command line that computes what `args` asks for, e.g. `whisper-sae run configs/x.yaml train.lr=1e-3`."
+    return shlex.join(['whisper-sae', command, args.config, *args.overrides])
 
 def cmd_phases(args):
     "Run the experiment's phases up to the one named by the subcommand, reusing cached earlier phases."
@@ -47,24 +51,44 @@ def cmd_phases(args):
     return 0
 
 def cmd_report(args):
-    "Print the summary of a finished experiment."
-    from whisper_sae.config import ExperimentConfig
+    "Print the summary of a finished experiment (refused when its metrics were computed for another version of the config)."
     from whisper_sae.pipeline import experiment_paths, read_metrics, summary_table
-    cfg = ExperimentConfig.load(args.config)
+    cfg = experiment(args)
     p = experiment_paths(cfg).metrics
-    if not p.exists(): raise FileNotFoundError(f"{p} not found: run `whisper-sae run {args.config}` first")
-    print(summary_table(read_metrics(p)))
+    if not p.exists(): raise FileNotFoundError(f"{p} not found: run `{_again(args)}` first")
+    m, h = read_metrics(p), cfg.phase_hash('evaluate')
+    if m.get('evaluate_hash') != h:
+        raise ValueError(f"{p} holds the metrics of another version of {cfg.name} (evaluate hash {m.get('evaluate_hash')}, this config's is {h}): "
+                         f"run `{_again(args)}` to compute this one's")
+    print(summary_table(m))
     table = p.parent/'eval_table.md'
     if table.exists(): print('\n' + table.read_text())
     return 0
 
 def cmd_sweep(args):
-    "Run (or resume) a sweep and print its results table."
+    "Run (or resume) a sweep, its spec's fields overridden by `args.overrides`, and print its results table."
+    from whisper_sae.config import ConfigError, parse_override, with_overrides
     from whisper_sae.sweeps import SweepConfig, run_sweep, sweep_dir
     spec = SweepConfig.load(args.spec)
+    for key in (parse_override(o)[0] for o in args.overrides):
+        if key == 'base' or key.split('.')[0] == 'experiment':
+            raise ConfigError(f"override `{key}`: a sweep's base experiment is not overridden from the command line: its runs are named by their "
+                              "swept values, so they would overwrite the base's runs. Fix: sweep the field (e.g. parameters.train.lr=[1e-3]), "
+                              "or write a new base YAML and give the sweep a new name")
+    if args.overrides: spec, spec._dir = with_overrides(spec, args.overrides), spec._dir
     run_sweep(spec, max_runs=args.max_runs, progress=not args.quiet)
     table = sweep_dir(spec)/'results.md'
     if table.exists(): print(table.read_text())
+    return 0
+
+def cmd_export(args):
+    "Write the experiment's trained SAE in SAELens's format (cfg.json + sae_weights.safetensors)."
+    from whisper_sae.dictionaries import CFG_FILE, export_saelens, load_dictionary
+    from whisper_sae.pipeline import experiment_paths
+    cfg = experiment(args)
+    paths = experiment_paths(cfg)
+    if not (paths.dictionary/CFG_FILE).exists(): raise FileNotFoundError(f"{paths.dictionary} holds no trained dictionary: run `{_again(args, 'train')}` first")
+    print(export_saelens(load_dictionary(paths.dictionary), args.out or paths.out/'saelens', model_name=cfg.model.spec))
     return 0
 
 # %% ../nbs/90_cli.ipynb #cli0eb02
@@ -96,8 +120,9 @@ def error_message(e:BaseException) -> str:
                "run again with --debug for the traceback and please report it")
     return ' '.join(msg.split())
 
-def check_config(path:str) -> 'ExperimentConfig':
-    "Load and validate an experiment YAML importing only `whisper_sae.config`; an empty or comment-only file is refused."
+def check_config(path:str, # experiment YAML
+                 overrides:list[str]=()) -> 'ExperimentConfig': # `section.field=value` strings (see `whisper_sae.config.with_overrides`)
+    "Load and validate an experiment YAML with its overrides, importing only `whisper_sae.config`; an empty or comment-only file is refused."
     import yaml
     from whisper_sae.config import ConfigError, ExperimentConfig
     p = Path(path)
@@ -106,20 +131,52 @@ def check_config(path:str) -> 'ExperimentConfig':
         except yaml.YAMLError: empty = False  # ExperimentConfig.load reports it with its line
         if empty: raise ConfigError(f"{p} is empty (or only comments): an empty config would run the whole default experiment. "
                                     "Fix: write the fields you mean, e.g. starting from configs/tiny_default.yaml")
-    return ExperimentConfig.load(p)
+    return ExperimentConfig.load(p, overrides)
 
 # %% ../nbs/90_cli.ipynb #cli0eb03
+CONFIG_COMMANDS = ('extract', 'train', 'evaluate', 'run', 'report', 'export')  # take an experiment YAML and overrides
+OVERRIDES_HELP = ("config overrides, section.field=value, e.g. train.lr=1e-3 dictionary.k=64 (values are read as YAML: null, true, "
+                  "[a, b]); checked like the YAML's own fields. A run whose overrides change its results writes to {output_dir}/{name}-{hash}/")
+
+def _examples(*lines:str) -> str:
+    "An epilog: the example command lines, indented."
+    return 'examples:\n' + '\n'.join(f'  {l}' for l in lines)
+
+_EPILOG = _examples(
+    'whisper-sae transcribe data/speech-fixture/jfk.flac                       # the first sanity check',
+    'whisper-sae run configs/tiny_default.yaml                                 # the main job: extract, train, evaluate',
+    'whisper-sae run configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64   # the same with two fields overridden',
+    'whisper-sae report configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64',
+    'whisper-sae sweep configs/sweeps/tiny.yaml --max-runs 2                   # run again to continue',
+    'whisper-sae export configs/tiny_default.yaml --out tiny_default_saelens/  # the SAE in SAELens\'s format',
+) + '\n\nEach subcommand\'s --help lists its options, with examples. Errors are one line on stderr; --debug shows the traceback.'
+
+def _config_parser(sub, name:str, text:str, *examples:str) -> argparse.ArgumentParser:
+    "A subcommand that takes an experiment YAML and overrides."
+    c = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + '.', epilog=_examples(*examples),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='on an error, show the full traceback')
+    c.add_argument('config', help='experiment YAML, e.g. configs/tiny_default.yaml')
+    c.add_argument('overrides', nargs='*', metavar='section.field=value', help=OVERRIDES_HELP)
+    return c
+
 def build_parser() -> argparse.ArgumentParser:
-    "The `whisper-sae` argument parser: one subparser per subcommand, `--debug` before or after it."
-    p = argparse.ArgumentParser(prog='whisper-sae', description='Sparse dictionaries for OpenAI Whisper.')
+    "The `whisper-sae` argument parser: one subparser per subcommand, each with help on every argument and examples; `--debug` before or after it."
+    raw = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog='whisper-sae', description='Sparse dictionaries for OpenAI Whisper.', epilog=_EPILOG, formatter_class=raw)
+    p.add_argument('--version', action='version', version=f'%(prog)s {__version__}', help="print whisper_sae's version and exit")
     p.add_argument('--debug', action='store_true', help=f'on an error, show the full traceback (or set {DEBUG_ENV}=1)')
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='on an error, show the full traceback')
-    sub = p.add_subparsers(dest='command', required=True)
-    t = sub.add_parser('transcribe', parents=[common], help='transcribe audio files (the first sanity check)')
+    sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND', help='what to do (COMMAND --help for its options)')
+    t = sub.add_parser('transcribe', parents=[common], help='transcribe audio files (the first sanity check)', formatter_class=raw,
+                       description='Transcribe audio files: one path<TAB>transcript line per file on stdout, the model used on stderr.',
+                       epilog=_examples('whisper-sae transcribe data/speech-fixture/jfk.flac data/speech-fixture/arctic_a0007.flac',
+                                        'whisper-sae transcribe --model openai/whisper-base --language en talk.mp3',
+                                        'whisper-sae transcribe --device cuda --dtype float16 --batch-size 32 clips/*.flac'))
     t.add_argument('audio', nargs='+', help='audio files (any format soundfile or PyAV reads)')
     t.add_argument('--model', default='bundled:tiny.en', help='hub id, folder, bundled:tiny.en, bundled:base or random:tiny')
-    t.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'])
+    t.add_argument('--dtype', default='float32', choices=['float32', 'bfloat16', 'float16'], help="the model's weights and compute dtype")
     t.add_argument('--device', default='auto', help='auto (cuda, else mps, else cpu), cpu, cuda, cuda:N or mps')
     t.add_argument('--language', default=None, help="language for multilingual models, e.g. 'en' (default: detect)")
     t.add_argument('--batch-size', type=int, default=None, help='clips per forward pass (default: the faster, see whisper_sae.whisper.transcribe)')
@@ -127,22 +184,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="greedy decoding budget per file (default: sized from the file's duration, see whisper_sae.whisper.decoding_budget)")
     t.set_defaults(func=cmd_transcribe)
     for name, text in [('extract', 'capture activations into the store'), ('train', 'extract (cached) and train the dictionary'),
-                       ('evaluate', 'extract, train (cached) and evaluate on held-out clips'), ('run', 'all phases (the main job)')]:
-        c = sub.add_parser(name, parents=[common], help=text)
-        c.add_argument('config', help='experiment YAML, e.g. configs/tiny_default.yaml')
+                       ('evaluate', 'extract, train (cached) and evaluate on held-out clips'), ('run', 'run all phases (the main job)')]:
+        c = _config_parser(sub, name, text, f'whisper-sae {name} configs/tiny_default.yaml',
+                           f'whisper-sae {name} configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64   # overridden: its own output folder',
+                           f'whisper-sae {name} configs/tiny_default.yaml --device cuda:1 --quiet',
+                           f'torchrun --nproc_per_node 2 --no-python whisper-sae {name} configs/tiny_test.yaml   # several processes')
         c.add_argument('--quiet', action='store_true', help='no progress bars')
         c.add_argument('--device', default=None, help="where every phase runs: auto, cpu, cuda, cuda:N or mps (default: the config's model.device)")
         c.add_argument('--dtype', default=None, choices=['float32', 'bfloat16', 'float16'],
                        help="Whisper's weights and compute dtype (default: the config's model.dtype; a change makes new cache keys)")
         c.set_defaults(func=cmd_phases)
-    sw = sub.add_parser('sweep', parents=[common], help='run (or resume) a grid / random sweep from a YAML spec')
+    sw = sub.add_parser('sweep', parents=[common], help='run (or resume) a grid / random sweep from a YAML spec', formatter_class=raw,
+                        description="Run (or resume) a sweep: every run's metrics in one table and Pareto plots; finished runs are reused.",
+                        epilog=_examples('whisper-sae sweep configs/sweeps/tiny.yaml',
+                                         'whisper-sae sweep configs/sweeps/tiny.yaml --max-runs 2   # run again to continue',
+                                         "whisper-sae sweep configs/sweeps/tiny.yaml 'parameters.dictionary.k=[16, 32]'   # the spec's fields overridden"))
     sw.add_argument('spec', help='sweep YAML: a base experiment and the config fields to vary (see the sweeps docs)')
+    sw.add_argument('overrides', nargs='*', metavar='field=value',
+                    help="overrides of the spec's fields, e.g. seed=1 or 'parameters.train.lr=[4e-4, 1.6e-3]' (not of its base experiment)")
     sw.add_argument('--max-runs', type=int, default=None, help='stop after this many new runs (run again to continue)')
     sw.add_argument('--quiet', action='store_true', help='no progress bars')
     sw.set_defaults(func=cmd_sweep)
-    r = sub.add_parser('report', parents=[common], help="print a finished experiment's metrics")
-    r.add_argument('config')
+    r = _config_parser(sub, 'report', "print a finished experiment's metrics", 'whisper-sae report configs/tiny_default.yaml',
+                       'whisper-sae report configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64   # the overridden run\'s')
     r.set_defaults(func=cmd_report)
+    e = _config_parser(sub, 'export', "write a trained SAE in SAELens's format", 'whisper-sae export configs/tiny_default.yaml   # to {output_dir}/{name}/saelens/',
+                       'whisper-sae export configs/tiny_default.yaml dictionary.k=64 --out k64_saelens/')
+    e.add_argument('--out', default=None, help="folder to write cfg.json and sae_weights.safetensors in (default: the run's folder/saelens)")
+    e.set_defaults(func=cmd_export)
     return p
 
 def _rank_tag() -> str:
@@ -150,12 +219,21 @@ def _rank_tag() -> str:
     world = int(os.environ.get('WORLD_SIZE', 1))
     return f" (rank {os.environ.get('RANK', '?')} of {world})" if world > 1 else ''
 
+def parse_args(argv:list[str]|None=None) -> argparse.Namespace:
+    "Parse the command line; overrides may come before or after the options (`run x.yaml --quiet train.lr=1e-3`)."
+    p = build_parser()
+    args, extra = p.parse_known_args(argv)
+    late = [a for a in extra if '=' in a and not a.startswith('-')]
+    if hasattr(args, 'overrides') and late: args.overrides += late
+    if rest := [a for a in extra if not (hasattr(args, 'overrides') and a in late)]: p.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args
+
 def main(argv:list[str]|None=None) -> int:
     "Entry point of the `whisper-sae` console script: one line on stderr and exit status 1 for any error (the traceback with --debug)."
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     debug = args.debug or os.environ.get(DEBUG_ENV, '').lower() in ('1', 'true', 'yes')
     try:
-        if args.command in ('extract', 'train', 'evaluate', 'run', 'report'): check_config(args.config)
+        if args.command in CONFIG_COMMANDS: experiment(args)  # config and override errors before any heavy import
         return args.func(args)
     except KeyboardInterrupt:
         print(f"whisper-sae {args.command}{_rank_tag()}: interrupted", file=sys.stderr)
