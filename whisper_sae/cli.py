@@ -151,11 +151,11 @@ _EPILOG = _examples(
     'whisper-sae export configs/tiny_default.yaml --out tiny_default_saelens/  # the SAE in SAELens\'s format',
 ) + '\n\nEach subcommand\'s --help lists its options, with examples. Errors are one line on stderr; --debug shows the traceback.'
 
-def _config_parser(sub, name:str, text:str, *examples:str) -> argparse.ArgumentParser:
+def _config_parser(sub, common:argparse.ArgumentParser, # the options every subcommand takes
+                   name:str, text:str, *examples:str) -> argparse.ArgumentParser:
     "A subcommand that takes an experiment YAML and overrides."
-    c = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + '.', epilog=_examples(*examples),
+    c = sub.add_parser(name, parents=[common], help=text, description=text[0].upper() + text[1:] + '.', epilog=_examples(*examples),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='on an error, show the full traceback')
     c.add_argument('config', help='experiment YAML, e.g. configs/tiny_default.yaml')
     c.add_argument('overrides', nargs='*', metavar='section.field=value', help=OVERRIDES_HELP)
     return c
@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_transcribe)
     for name, text in [('extract', 'capture activations into the store'), ('train', 'extract (cached) and train the dictionary'),
                        ('evaluate', 'extract, train (cached) and evaluate on held-out clips'), ('run', 'run all phases (the main job)')]:
-        c = _config_parser(sub, name, text, f'whisper-sae {name} configs/tiny_default.yaml',
+        c = _config_parser(sub, common, name, text, f'whisper-sae {name} configs/tiny_default.yaml',
                            f'whisper-sae {name} configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64   # overridden: its own output folder',
                            f'whisper-sae {name} configs/tiny_default.yaml --device cuda:1 --quiet',
                            f'torchrun --nproc_per_node 2 --no-python whisper-sae {name} configs/tiny_test.yaml   # several processes')
@@ -205,10 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument('--max-runs', type=int, default=None, help='stop after this many new runs (run again to continue)')
     sw.add_argument('--quiet', action='store_true', help='no progress bars')
     sw.set_defaults(func=cmd_sweep)
-    r = _config_parser(sub, 'report', "print a finished experiment's metrics", 'whisper-sae report configs/tiny_default.yaml',
+    r = _config_parser(sub, common, 'report', "print a finished experiment's metrics", 'whisper-sae report configs/tiny_default.yaml',
                        'whisper-sae report configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64   # the overridden run\'s')
     r.set_defaults(func=cmd_report)
-    e = _config_parser(sub, 'export', "write a trained SAE in SAELens's format", 'whisper-sae export configs/tiny_default.yaml   # to {output_dir}/{name}/saelens/',
+    e = _config_parser(sub, common, 'export', "write a trained SAE in SAELens's format", 'whisper-sae export configs/tiny_default.yaml   # to {output_dir}/{name}/saelens/',
                        'whisper-sae export configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64 --out k64_saelens/')
     e.add_argument('--out', default=None, help="folder to write cfg.json and sae_weights.safetensors in (default: the run's folder/saelens)")
     e.set_defaults(func=cmd_export)
