@@ -18,7 +18,8 @@ __all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX
            'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError', 'write_error', 'stale_temp_files',
            'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind', 'Site', 'parse_site', 'Config',
            'config_hash', 'ModelConfig', 'pick_device', 'resolve_device', 'DataConfig', 'register_config',
-           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig']
+           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig',
+           'parse_override', 'with_overrides']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -265,13 +266,14 @@ class Config:
         return atomic_write_text(path, self.to_yaml())
 
     @classmethod
-    def load(cls, path:str|Path):
-        "Read a YAML file written by `save` (or by hand)."
+    def load(cls, path:str|Path,
+             overrides:list[str]|dict=()): # `section.field=value` strings set before validation (see `with_overrides`)
+        "Read a YAML file written by `save` (or by hand), with `overrides` set as if they were written in it."
         path = Path(path)
         if not path.exists(): raise FileNotFoundError(f"config file {path} not found: check the path (configs ship in `configs/`)")
         try: d = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
-        return cls.from_dict(d or {})
+        return with_overrides(d or {}, overrides, cls)
 
     @classmethod
     def field_types(cls) -> dict[str, Any]:
@@ -626,3 +628,71 @@ class ExperimentConfig(Config):
         if phase in ('train', 'evaluate'): parts += [self.dictionary, self.train]
         if phase == 'evaluate': parts += [self.eval]
         return config_hash(*parts)
+
+# %% ../nbs/00_config.ipynb #5babc80c
+import copy
+
+def parse_override(text:str) -> tuple[str, Any]: # e.g. 'train.lr=1e-3'
+    "`section.field=value` as (dotted field, value read as YAML)."
+    key, eq, raw = text.partition('=')
+    if not eq or not all(key.split('.')) or any(c.isspace() for c in key):
+        raise ConfigError(f"override {text!r} is not `section.field=value`. Fix: write e.g. train.lr=1e-3 (no spaces around '=')")
+    try: return key, yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"override `{text}`: the value is not valid YAML ({getattr(e, 'problem', None) or e}). "
+                          "Fix: write a YAML value, e.g. train.lr=1e-3, data.max_clips=null or sites=[encoder.blocks.2.resid_post]") from None
+
+def _is_section(tp) -> bool: return isinstance(tp, type) and issubclass(tp, Config)
+
+def _set_field(d:dict, cls:type, key:str, value) -> tuple[dict, type|None, str]:
+    "Set dotted `key` to `value` in `d`, the dict of a `cls`; return the dict holding it, that section's class and its key there."
+    node, tp, parts = d, cls, key.split('.')
+    for i, part in enumerate(parts):
+        here = '.'.join(parts[:i + 1])
+        known = tp.field_types() if _is_section(tp) and not issubclass(tp, DictionaryConfig) else {}  # a dictionary's fields need its architecture
+        inner = _unwrap_optional(known[part])[0] if part in known else None
+        if i == len(parts) - 1:
+            if _is_section(inner): _fail(here, "is a section, not a field", f"set its fields one by one, e.g. {here}.{dataclasses.fields(inner)[0].name}=...")
+            node[part] = value
+            return node, tp, part
+        if part in known and not _is_section(inner) and not (inner is dict or typing.get_origin(inner) is dict):
+            _fail(here, "is a field, not a section", f"write {here}=VALUE")
+        if node.get(part) is None: node[part] = {}
+        if not isinstance(node[part], dict): _fail(here, f"expected a mapping, got {node[part]!r}", "write it as a YAML mapping of its fields")
+        if part in known and not _is_section(inner):  # a plain mapping: the rest of the key is one key in it
+            rest = '.'.join(parts[i + 1:])
+            node[part][rest] = value
+            return node[part], None, rest
+        node, tp = node[part], inner
+
+def _check_sections(cls:type, d:dict, prefix:str=''):
+    "Validate on its own each section of `d` that imports nothing (all but a dictionary), so its errors come first and fast."
+    for name, tp in cls.field_types().items():
+        inner, sub = _unwrap_optional(tp)[0], d.get(name)
+        if not (_is_section(inner) and isinstance(sub, dict)) or issubclass(inner, DictionaryConfig): continue
+        if any(_is_section(_unwrap_optional(t)[0]) for t in inner.field_types().values()): _check_sections(inner, sub, f'{prefix}{name}.')
+        else: inner.from_dict(sub, prefix=f'{prefix}{name}.')
+
+def with_overrides(cfg:Config|dict, # a config, or its dict as read from YAML (validated once the overrides are set)
+                   overrides:list[str]|dict, # `section.field=value` strings, or {dotted field: value}
+                   cls:type|None=None, # the config class of a dict (default: `ExperimentConfig`)
+                   rename:bool=True) -> Config: # an experiment whose evaluate hash the overrides change becomes `{name}-{hash}`
+    "A new config: `cfg` with the overrides set, validated as if they had been written in its YAML."
+    cls = type(cfg) if isinstance(cfg, Config) else cls or ExperimentConfig
+    base = cfg.to_dict() if isinstance(cfg, Config) else cfg
+    if not isinstance(base, dict): return cls.from_dict(base)  # refused, naming what it got
+    items = dict(overrides) if isinstance(overrides, dict) else dict(parse_override(o) for o in overrides)
+    d, touched = copy.deepcopy(base), {}
+    for key, value in items.items():
+        node, tp, leaf = _set_field(d, cls, key, value)
+        touched.setdefault(id(node), (node, tp, {}))[2][leaf] = value
+    for node, tp, changes in touched.values():
+        if 'architecture' in changes and _is_section(tp) and issubclass(tp, DictionaryConfig):
+            kept = DictionaryConfig.merge(node, changes); node.clear(); node.update(kept)
+    _check_sections(cls, d)
+    new = cls.from_dict(d)
+    if rename and items and 'name' not in items and hasattr(new, 'phase_hash'):  # an experiment
+        try: before = cls.from_dict(base).phase_hash('evaluate')
+        except ConfigError: before = None
+        if (h := new.phase_hash('evaluate')) != before: new = cls.from_dict({**d, 'name': f'{new.name}-{h[:8]}'})
+    return new
