@@ -205,7 +205,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
     sp = dictionary_splice(d)
     metrics, freqs = store_metrics(ex.store, sp.in_sites, sp.out_sites, sp.fn, d.encode_sites, d.n_latents, clips=ex.heldout_clips,
                                    dense_threshold=cfg.eval.dense_threshold, device=next(d.parameters()).device)
-    train_rows = ex.store.source(cfg.dictionary.sites, 1, clips=ex.train_clips).n_rows
+    train_rows = ex.store.source(cfg.dictionary.sites, 1, clips=training_clips(ex, cfg)).n_rows  # the rows it trained on
     m = dict(metrics, n_train_frames=train_rows, n_eval_frames=metrics['n_frames'], model_source=str(w.source), corpus=cfg.data.corpus)
     if cfg.eval.splice:
         held = [ex.utterances[i] for i in ex.heldout_clips][:cfg.eval.max_clips]
