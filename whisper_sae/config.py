@@ -19,7 +19,7 @@ __all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX
            'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind', 'Site', 'parse_site', 'Config',
            'config_hash', 'ModelConfig', 'pick_device', 'resolve_device', 'DataConfig', 'register_config',
            'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig',
-           'parse_override', 'with_overrides']
+           'parse_override', 'override_dict', 'with_overrides']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -673,6 +673,19 @@ def _check_sections(cls:type, d:dict, prefix:str=''):
         if any(_is_section(_unwrap_optional(t)[0]) for t in inner.field_types().values()): _check_sections(inner, sub, f'{prefix}{name}.')
         else: inner.from_dict(sub, prefix=f'{prefix}{name}.')
 
+def override_dict(base:dict, # a config's dict (`to_dict()`, or as read from YAML)
+                  items:dict, # {dotted field: value}
+                  cls:type) -> dict: # the config class of `base`
+    "A copy of `base` with the fields set (switching `architecture` drops the old architecture's fields); not validated."
+    d, touched = copy.deepcopy(base), {}
+    for key, value in items.items():
+        node, tp, leaf = _set_field(d, cls, key, value)
+        touched.setdefault(id(node), (node, tp, {}))[2][leaf] = value
+    for node, tp, changes in touched.values():
+        if 'architecture' in changes and _is_section(tp) and issubclass(tp, DictionaryConfig):
+            kept = DictionaryConfig.merge(node, changes); node.clear(); node.update(kept)
+    return d
+
 def with_overrides(cfg:Config|dict, # a config, or its dict as read from YAML (validated once the overrides are set)
                    overrides:list[str]|dict, # `section.field=value` strings, or {dotted field: value}
                    cls:type|None=None, # the config class of a dict (default: `ExperimentConfig`)
@@ -682,13 +695,7 @@ def with_overrides(cfg:Config|dict, # a config, or its dict as read from YAML (v
     base = cfg.to_dict() if isinstance(cfg, Config) else cfg
     if not isinstance(base, dict): return cls.from_dict(base)  # refused, naming what it got
     items = dict(overrides) if isinstance(overrides, dict) else dict(parse_override(o) for o in overrides)
-    d, touched = copy.deepcopy(base), {}
-    for key, value in items.items():
-        node, tp, leaf = _set_field(d, cls, key, value)
-        touched.setdefault(id(node), (node, tp, {}))[2][leaf] = value
-    for node, tp, changes in touched.values():
-        if 'architecture' in changes and _is_section(tp) and issubclass(tp, DictionaryConfig):
-            kept = DictionaryConfig.merge(node, changes); node.clear(); node.update(kept)
+    d = override_dict(base, items, cls)
     _check_sections(cls, d)
     new = cls.from_dict(d)
     if rename and items and 'name' not in items and hasattr(new, 'phase_hash'):  # an experiment

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config, ConfigError, ExperimentConfig, DictionaryConfig, atomic_write_bytes, config_hash
+from .config import Config, ConfigError, ExperimentConfig, DictionaryConfig, atomic_write_bytes, config_hash, override_dict
 from .comparison import COMPARE_KEYS, write_comparison
 from .pipeline import cached_metrics, run_experiment, experiment_paths, say
 
@@ -124,20 +124,12 @@ def expand(spec:SweepConfig) -> list[dict]:
 # %% ../nbs/15_sweeps.ipynb #066f681f
 def apply_overrides(base:dict, # nested config dict (`ExperimentConfig.to_dict()`)
                     overrides:dict) -> dict: # dotted field (or `layer`) -> value
-    "A copy of `base` with the overrides applied."
+    "A copy of `base` with the overrides applied (`config.override_dict`, plus the `layer` shortcut)."
     d = copy.deepcopy(base)
-    for key, v in overrides.items():
-        if key == 'layer':
-            for k in ('in_sites', 'out_sites'):
-                if d['dictionary'].get(k): d['dictionary'][k] = [re.sub(r'\.blocks\.\d+\.', f'.blocks.{int(v)}.', s) for s in d['dictionary'][k]]
-            continue
-        *parents, leaf = key.split('.')
-        node = d
-        for p in parents: node = node[p]
-        node[leaf] = copy.deepcopy(v)
-    changed = {k.split('.', 1)[1]: d['dictionary'][k.split('.', 1)[1]] for k in overrides if k.startswith('dictionary.')}
-    d['dictionary'] = DictionaryConfig.merge(d['dictionary'], changed)  # a new architecture drops the fields it does not have
-    return d
+    if 'layer' in overrides:
+        for k in ('in_sites', 'out_sites'):
+            if d['dictionary'].get(k): d['dictionary'][k] = [re.sub(r'\.blocks\.\d+\.', f".blocks.{int(overrides['layer'])}.", s) for s in d['dictionary'][k]]
+    return override_dict(d, {k: v for k, v in overrides.items() if k != 'layer'}, ExperimentConfig)
 
 def run_label(overrides:dict) -> str:
     "Short readable label of a run, e.g. 'k=8 lr=0.001'."
