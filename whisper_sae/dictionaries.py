@@ -549,7 +549,9 @@ def export_saelens(d:Dictionary, # an SAE (kind 'sae')
                    hook_name:str|None=None) -> Path: # SAELens metadata: the hook (default: our site name)
     "Write an SAE in SAELens's on-disk format (cfg.json + sae_weights.safetensors)."
     if d.cfg.kind != 'sae' or d.W_skip is not None:
-        raise DictionaryError(f"SAELens has no {d.cfg.kind} format: only SAEs (kind 'sae', no skip connection) can be exported; save() it instead")
+        raise DictionaryError(f"export_saelens writes only SAEs (kind 'sae', no skip connection), this is a {d.cfg.kind}"
+                              f"{' with a skip connection' if d.W_skip is not None else ''}: export transcoders with "
+                              "whisper_sae.hub.export_saelens_transcoder, save() crosscoders")
     d = d.for_saving()
     w = {'W_enc': d.W_enc, 'W_dec': d.W_dec, 'b_enc': d.b_enc, 'b_dec': d.b_dec}
     if d.architecture == 'jumprelu': w['threshold'] = d.threshold
