@@ -2,7 +2,7 @@
 # Build the large offline corpus (hours of speech) into data/offline-corpus-large/ (or $WHISPER_SAE_LARGE_CORPUS):
 # the offline corpus's real recordings, augmented copies of them, and synthetic speech from 13 voices (flite, Festival,
 # eSpeak NG from Debian; Piper from PyPI) reading prose from Debian packages. Not part of tools/setup.sh: it installs
-# text-to-speech engines and takes ~15 min on 2 cores. Resumable: a re-run makes only the clips that are missing.
+# text-to-speech engines and takes minutes of synthesis on 2 cores. Resumable: a re-run makes only the clips that are missing.
 # Extra arguments are keyword arguments of build_large_corpus, e.g. synthetic_hours=1 or voices=flite-slt,espeak-us.
 set -euo pipefail
 cd "$(dirname "$0")/.."
