@@ -11,8 +11,8 @@ from .config import ExperimentConfig, DictionaryConfig, atomic_write_text
 from .pipeline import run_experiment, say
 
 # %% auto #0
-__all__ = ['COMPARE_KEYS', 'PLOTS', 'variant_configs', 'compare', 'pareto_front', 'pareto_plot', 'write_comparison',
-           'layer_variants']
+__all__ = ['COMPARE_KEYS', 'PLOTS', 'variant_configs', 'compare', 'pareto_front', 'pareto_plot', 'uniform_rows',
+           'write_comparison', 'layer_variants']
 
 # %% ../nbs/09_comparison.ipynb #417adb7f
 def variant_configs(base:ExperimentConfig, # the shared model, data, training and evaluation settings
@@ -69,14 +69,19 @@ def pareto_plot(rows:list[dict], key:str, title:str, higher_is_better:bool):
     fig.update_layout(title=title, xaxis_title='mean L0 (active latents per frame)', yaxis_title=key, xaxis_type='log')
     return fig
 
+def uniform_rows(rows:list[dict]) -> list[dict]:
+    "The rows with the same columns, in first-seen order (a row lacking one gets None): runs of a list sweep set different fields."
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    return [{c: r.get(c) for c in cols} for r in rows]
+
 def write_comparison(rows:list[dict], out:str|Path):
     "results.csv, results.md and one Pareto plot (HTML) per metric in `out`."
-    out = Path(out)
+    out, rows = Path(out), uniform_rows(rows)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
     w.writeheader(); w.writerows(rows)
     atomic_write_text(out/'results.csv', buf.getvalue())
-    fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else str(v)
+    fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else '' if v is None else str(v)
     md = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])] + ['| ' + ' | '.join(fmt(v) for v in r.values()) + ' |' for r in rows]
     atomic_write_text(out/'results.md', '\n'.join(md) + '\n')
     for i, (key, title, hib) in enumerate(PLOTS):

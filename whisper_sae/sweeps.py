@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import Config, ConfigError, ExperimentConfig, DictionaryConfig, atomic_write_bytes, config_hash, override_dict
-from .comparison import COMPARE_KEYS, write_comparison
+from .comparison import COMPARE_KEYS, write_comparison, uniform_rows
 from .pipeline import cached_metrics, run_experiment, experiment_paths, say
 
 # %% auto #0
@@ -201,7 +201,7 @@ def sweep_row(run:SweepRun, metrics:dict) -> dict:
 def write_results(rows:list[dict], out:str|Path) -> Path:
     "results.csv / .md / .parquet and the Pareto plots of `comparison` in `out`."
     import pyarrow as pa, pyarrow.parquet as pq
-    out = write_comparison(rows, out)
+    out, rows = write_comparison(rows, out), uniform_rows(rows)
     buf = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), buf)
     atomic_write_bytes(out/'results.parquet', buf.getvalue())
