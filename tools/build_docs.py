@@ -8,7 +8,10 @@ Steps:
    matter, `show_doc` cells added after exported definitions and rendered with docments, `#| hide` cells dropped,
    directives stripped), with nbdev's `exec_show_docs` replaced by `exec_all`: every code cell runs (cwd = the
    notebook's folder, `IN_TEST=1`, cells flagged with settings.ini `tst_flags` or `#| eval: false` skipped, as
-   the tests do), so printed output and plots appear. The result is `_proc/`, exactly what Quarto renders.
+   the tests do), so printed output and plots appear. The result is `_proc/`, exactly what Quarto renders. Each
+   notebook runs in its own process (forked from a parent that imported torch, transformers, plotly and the package
+   once; `--jobs` at a time), so what one notebook's cells change in a module (a re-registered config class) never
+   reaches the next.
 2. Rendering. Quarto cannot be installed everywhere (it downloads its binary from GitHub), so the offline site is
    rendered by mkdocs-material with mkdocs-jupyter: both are maintained PyPI packages, Material ships the
    sidebar/navigation and a client-side (lunr) search that works with no server, and mkdocs-jupyter renders the
@@ -40,7 +43,7 @@ Steps:
 
 The browser check is `tools/check_docs.py` (and `tests/test_docs.py`)."""
 from __future__ import annotations
-import argparse, base64, hashlib, json, os, re, shutil, subprocess, sys, tarfile, tempfile, time
+import argparse, base64, hashlib, json, multiprocessing, os, re, shutil, subprocess, sys, tarfile, tempfile, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -88,7 +91,7 @@ def _make_exec_all(skip_flags:set[str]):
         def begin(self):
             try:
                 from ipywidgets import Widget
-                Widget.close_all()  # one process runs every notebook: keep only this notebook's widgets
+                Widget.close_all()  # keep only this notebook's widgets (a process per notebook: a no-op, kept for --jobs callers)
             except ImportError: pass
             self.k = CaptureShell(path=str(ROOT))
             self.k.run_cell('from nbdev.showdoc import show_doc')
@@ -210,8 +213,40 @@ def process_notebook(src:Path, dst:Path, skip_flags:set[str], executed:dict|None
     write_nb(nb, dst)
 
 
+def _warm_imports():
+    "Import what most notebooks import, once, before the children fork (each child then starts warm)."
+    import importlib, pkgutil
+    import torch, transformers, plotly.io, plotly.graph_objects, ipywidgets, nbdev.showdoc  # noqa: F401
+    plotly.io.renderers  # noqa: B018 (a lazy submodule: 3 s of imports)
+    import whisper_sae
+    for m in pkgutil.iter_modules(whisper_sae.__path__):
+        try: importlib.import_module(f'whisper_sae.{m.name}')
+        except Exception: pass  # a module with a missing optional dependency: the notebook that needs it says so
+
+
+def _process_one(a) -> tuple[str, str, str]:
+    "Process one notebook (in a child process): (error or '', the progress line, the stale-copy note or '')."
+    src, nbs, proc, skip, executed, records, in_lane, pkg = a
+    rel, t = src.relative_to(nbs), time.time()
+    try:
+        copy, st, note = None, None, ''
+        if in_lane:
+            st = xn.status(src, nbs, executed, pkg)
+            if st == 'missing' and rel.as_posix() in xn.pending(executed): st = 'pending'
+            if st in ('missing', 'stale'):
+                why = 'has slow cells but no executed copy' if st == 'missing' else 'its code cells differ from its executed copy'
+                raise RuntimeError(f"{why}: refresh it with `nice -n 10 {xn.refresh_command([rel.as_posix()])}` and commit nbs/_executed/")
+            if st != 'pending': copy = json.loads(xn.executed_path(src, nbs, executed).read_text())
+            if st == 'package': note = f"{rel} ({xn.meta(copy).get('date', '?')[:10]})"
+        process_notebook(src, proc/rel, skip, copy, records, pending_rel=rel.as_posix() if in_lane and st == 'pending' else None)
+    except Exception as e:
+        return (str(e).splitlines()[0] if str(e) else type(e).__name__), '', ''
+    msg = f"docs: processed {rel} in {time.time() - t:.1f} s" + ((' (PENDING: not executed yet)' if copy is None else ' (outputs from its executed copy)') if in_lane else '')
+    return '', msg, note
+
+
 def process_all(nbs:Path, proc:Path, only:list[str]|None=None, keep_going:bool=False, use_executed:bool=True,
-                executed:Path|None=None) -> tuple[list[Path], list[str]]:
+                executed:Path|None=None, jobs:int=1) -> tuple[list[Path], list[str]]:
     """Process every notebook into `proc` (the Quarto project, as `nbdev_proc_nbs` lays it out); returns the outputs and
     the failures (`keep_going`: a notebook that raises, or whose executed copy is missing or stale, is reported and left
     out, the others are still processed). Notebooks with an executed copy take their outputs from it (`use_executed`)."""
@@ -222,30 +257,26 @@ def process_all(nbs:Path, proc:Path, only:list[str]|None=None, keep_going:bool=F
     records = xn.load_records(executed/'results.json')
     lane = set(xn.lane(nbs, executed)) if use_executed else set()
     pkg = xn.package_hash()
+    todo = [src for src in notebooks(nbs) if not only or src.relative_to(nbs).stem in only or src.relative_to(nbs).as_posix() in only]
+    args = [(src, nbs, proc, skip, executed, records, src in lane, pkg) for src in todo]
     out, failed, drift = [], [], []
-    for src in notebooks(nbs):
-        rel = src.relative_to(nbs)
-        if only and rel.stem not in only and rel.as_posix() not in only: continue
-        t = time.time()
-        try:
-            copy = None
-            if src in lane:
-                st = xn.status(src, nbs, executed, pkg)
-                if st == 'missing' and rel.as_posix() in xn.pending(executed): st = 'pending'
-                if st in ('missing', 'stale'):
-                    why = 'has slow cells but no executed copy' if st == 'missing' else 'its code cells differ from its executed copy'
-                    raise RuntimeError(f"{why}: refresh it with `nice -n 10 {xn.refresh_command([rel.as_posix()])}` and commit nbs/_executed/")
-                if st != 'pending': copy = json.loads(xn.executed_path(src, nbs, executed).read_text())
-                if st == 'package': drift.append(f"{rel} ({xn.meta(copy).get('date', '?')[:10]})")
-            process_notebook(src, proc/rel, skip, copy, records, pending_rel=rel.as_posix() if src in lane and st == 'pending' else None)
-        except Exception as e:
-            if not keep_going: raise
-            (proc/rel).unlink(missing_ok=True)
-            failed.append(f"{rel}: {str(e).splitlines()[0]}")
-            print(f"docs: FAILED {failed[-1]}", file=sys.stderr, flush=True)
-            continue
-        print(f"docs: processed {rel} in {time.time() - t:.1f} s" + ((' (PENDING: not executed yet)' if copy is None else ' (outputs from its executed copy)') if src in lane else ''), flush=True)
-        out.append(proc/rel)
+    # Each notebook runs in a child process forked from this one (warm imports, nothing to re-import): a notebook's cells
+    # change module state (a re-executed `@register_config` class replaces the registered one), which must not leak
+    # into the next notebook, as it does not in the tests (a process per notebook there too).
+    _warm_imports()
+    ctx = multiprocessing.get_context('fork')
+    with ctx.Pool(max(1, jobs), maxtasksperchild=1) as pool:
+        for src, (err, msg, note) in zip(todo, pool.imap(_process_one, args)):
+            rel = src.relative_to(nbs)
+            if err:
+                if not keep_going: raise RuntimeError(f"{rel}: {err}")
+                (proc/rel).unlink(missing_ok=True)
+                failed.append(f"{rel}: {err}")
+                print(f"docs: FAILED {failed[-1]}", file=sys.stderr, flush=True)
+                continue
+            print(msg, flush=True)
+            if note: drift.append(note)
+            out.append(proc/rel)
     if drift: print(f"docs: note: these pages show outputs executed with older package sources (not a failure; the slow lane, "
                     f"tools/execute_notebooks.py, re-asserts their findings): {', '.join(drift)}", flush=True)
     _quarto_files(nbs, proc)
@@ -479,6 +510,7 @@ def main(argv=None):
     p.add_argument('--no-widgets', action='store_true', help='do not ship the widget manager (widgets show their text)')
     p.add_argument('--keep-going', action='store_true', help='leave out a notebook that raises, build the rest, exit 1 at the end')
     p.add_argument('--no-executed', action='store_true', help='ignore the executed copies in nbs/_executed/ (slow cells stay empty)')
+    p.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1), help='notebooks processed at once (each in its own process)')
     a = p.parse_args(argv)
     cfg = _cfg()
     nbs, proc, site = ROOT/cfg.nbs_path, ROOT/'_proc', ROOT/cfg.doc_path
@@ -486,7 +518,7 @@ def main(argv=None):
     if not a.skip_exec:
         if not a.only: shutil.rmtree(proc, ignore_errors=True)
         proc.mkdir(exist_ok=True)
-        failed = process_all(nbs, proc, a.only, a.keep_going, use_executed=not a.no_executed)[1]
+        failed = process_all(nbs, proc, a.only, a.keep_going, use_executed=not a.no_executed, jobs=a.jobs)[1]
     t1 = time.time()
     if a.quarto:
         quarto_site(proc, site)
