@@ -114,6 +114,14 @@ def _make_exec_all(skip_flags:set[str]):
     return exec_all
 
 
+def _imports_only(source:str) -> str:
+    "The top-level import statements of a cell (all of it when it does not parse, e.g. IPython magics)."
+    import ast
+    try: tree = ast.parse(source)
+    except SyntaxError: return source
+    return '\n'.join(ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)))
+
+
 def _make_exec_docs(executed:dict):
     "A processor that runs only nbdev's documentation cells and keeps every other output from the executed copy."
     from execnb.shell import CaptureShell
@@ -121,7 +129,7 @@ def _make_exec_docs(executed:dict):
     from nbdev.processors import _do_eval
 
     class exec_docs(Processor):
-        "Run imports, exported definitions and `show_doc` cells (as nbdev's `exec_show_docs`); other cells keep the executed outputs"
+        "Run exported definitions, `show_doc` cells and the imports of other cells nbdev would run (not their other code); every other output comes from the executed copy"
         def begin(self):
             self.k = CaptureShell(path=str(ROOT))
             self.k.run_cell('from nbdev.showdoc import show_doc')
@@ -129,7 +137,9 @@ def _make_exec_docs(executed:dict):
         def __call__(self, cell):
             if cell.cell_type != 'code' or not _do_eval(cell): return
             keep = None if getattr(cell, 'has_sd', False) else cell.get('outputs', [])
-            self.k.cell(cell)
+            d = getattr(cell, 'directives_', {}) or {}
+            if keep is None or {'export', 'exports', 'exporti'} & d.keys(): self.k.cell(cell)
+            else: self.k.run_cell(_imports_only(cell.source))  # run for its imports only: the rest may need skipped cells
             if self.k.exc:
                 raise RuntimeError(f"{self.nb.path_}: documentation cell {cell.idx_} raised {type(self.k.exc).__name__}: {self.k.exc}\n"
                                    f"---\n{cell.source}\n---") from self.k.exc
