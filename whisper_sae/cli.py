@@ -76,7 +76,7 @@ def cmd_sweep(args):
                               "swept values, so they would overwrite the base's runs. Fix: sweep the field (e.g. parameters.train.lr=[1e-3]), "
                               "or write a new base YAML and give the sweep a new name")
     if args.overrides: spec, spec._dir = with_overrides(spec, args.overrides), spec._dir
-    run_sweep(spec, max_runs=args.max_runs, progress=not args.quiet)
+    run_sweep(spec, max_runs=args.max_runs, progress=not args.quiet, skip_recorded=args.skip_recorded)
     table = sweep_dir(spec)/'results.md'
     if table.exists(): print(table.read_text())
     return 0
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument('overrides', nargs='*', metavar='field=value',
                     help="overrides of the spec's fields, e.g. seed=1 or 'parameters.train.lr=[4e-4, 1.6e-3]' (not of its base experiment)")
     sw.add_argument('--max-runs', type=int, default=None, help='stop after this many new runs (run again to continue)')
+    sw.add_argument('--skip-recorded', action='store_true', help="do not train runs that have a record (the spec's `records`) but no local result")
     sw.add_argument('--quiet', action='store_true', help='no progress bars')
     sw.set_defaults(func=cmd_sweep)
     r = _config_parser(sub, common, 'report', "print a finished experiment's metrics", 'whisper-sae report configs/tiny_default.yaml',

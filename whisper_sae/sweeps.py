@@ -10,14 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config, ConfigError, ExperimentConfig, DictionaryConfig, atomic_write_bytes, config_hash, override_dict
+from .config import Config, ConfigError, ExperimentConfig, DictionaryConfig, atomic_write_bytes, atomic_write_text, config_hash, json_text, override_dict
 from .comparison import COMPARE_KEYS, write_comparison, uniform_rows
 from .pipeline import cached_metrics, run_experiment, experiment_paths, say
 
 # %% auto #0
-__all__ = ['SHORTCUTS', 'FIXED', 'SITE_KEYS', 'SWEEP_METHODS', 'config_fields', 'SweepConfig', 'expand', 'apply_overrides',
-           'run_label', 'SweepRun', 'sweep_runs', 'run_finished', 'log_run_wandb', 'sweep_row', 'write_results',
-           'sweep_dir', 'run_sweep', 'wandb_sweep_config', 'wandb_agent']
+__all__ = ['SHORTCUTS', 'FIXED', 'SITE_KEYS', 'SWEEP_METHODS', 'RECORD_VERSION', 'config_fields', 'SweepConfig', 'expand',
+           'apply_overrides', 'run_label', 'SweepRun', 'sweep_runs', 'run_finished', 'log_run_wandb', 'sweep_row',
+           'write_results', 'sweep_dir', 'run_sweep', 'record_path', 'write_record', 'read_record', 'RunResult',
+           'sweep_results', 'wandb_sweep_config', 'wandb_agent']
 
 # %% ../nbs/15_sweeps.ipynb #b4650a27
 def config_fields(cls=ExperimentConfig, prefix:str='') -> dict[str, object]:
@@ -69,6 +70,7 @@ class SweepConfig(Config):
     seed: int = 0  # seed of random search
     wandb: bool = False  # log each finished run's overrides, config and metrics to W&B (WANDB_MODE=offline works)
     wandb_project: str = 'whisper_sae'  # W&B project
+    records: str|None = None  # folder (relative to the root) for a committable JSON record of each finished run, e.g. results/sweeps
     def validate(self):
         if not re.match(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$', self.name): _fail('name', f"{self.name!r} is not a usable folder name", "use letters, digits, '_', '-' or '.'")
         if self.method not in SWEEP_METHODS: _fail('method', f"unknown method {self.method!r}", f"use one of {', '.join(SWEEP_METHODS)}")
@@ -214,7 +216,8 @@ def sweep_dir(spec:SweepConfig, root:str|Path='.') -> Path:
 def run_sweep(spec:SweepConfig|str|Path, # a spec or the path of its YAML file
               root:str|Path='.', # relative output and cache folders are taken from here
               max_runs:int|None=None, # stop after this many runs that had to be started (None: all)
-              progress:bool=True) -> list[dict]:
+              progress:bool=True,
+              skip_recorded:bool=False) -> list[dict]: # a run with a record (`records`) but no local result is not trained again
     "Run (or resume) a sweep; return the results rows of its finished runs."
     if not isinstance(spec, SweepConfig): spec = SweepConfig.load(spec)
     runs = sweep_runs(spec)
@@ -223,7 +226,11 @@ def run_sweep(spec:SweepConfig|str|Path, # a spec or the path of its YAML file
     rows, started = [], 0
     for i, run in enumerate(runs):
         m = run_finished(run.cfg, root)
+        rec = read_record(spec, run, root) if m is None and skip_recorded else None
         if m is not None: say(f"sweep {spec.name} run {i + 1}/{len(runs)} {run.name} ({run.label}): finished, skipped")
+        elif rec is not None:
+            m = rec['metrics']
+            say(f"sweep {spec.name} run {i + 1}/{len(runs)} {run.name} ({run.label}): recorded in {record_path(spec, run, root)}, skipped")
         elif max_runs is not None and started >= max_runs:
             say(f"sweep {spec.name}: stopping after {started} run(s) (max_runs); run again to continue"); break
         else:
@@ -231,10 +238,76 @@ def run_sweep(spec:SweepConfig|str|Path, # a spec or the path of its YAML file
             started += 1
             m = run_experiment(run.cfg, root=root, progress=progress)
         if spec.wandb: log_run_wandb(spec, run, m, root)
+        if spec.records: write_record(spec, run, m, root)
         rows.append(sweep_row(run, m))
         write_results(rows, out)
     say(f"sweep {spec.name}: {len(rows)}/{len(runs)} runs finished; table and plots in {out}")
     return rows
+
+# %% ../nbs/15_sweeps.ipynb #167258bf
+RECORD_VERSION = 1
+
+def record_path(spec:SweepConfig, run:SweepRun, root:str|Path='.') -> Path:
+    "Where `run`'s record lives: `{root}/{spec.records}/{spec.name}/{run.name}.json`."
+    if not spec.records: raise ValueError(f"sweep {spec.name!r} keeps no records: set `records: results/sweeps` in its spec")
+    return Path(root)/spec.records/spec.name/f"{run.name}.json"
+
+def write_record(spec:SweepConfig, run:SweepRun, metrics:dict, root:str|Path='.') -> Path:
+    "Write the committable record of a finished run (config, overrides, evaluation metrics, training summary)."
+    from whisper_sae import __version__
+    from datetime import datetime, timezone
+    tm = experiment_paths(run.cfg, root).train/'metrics.json'
+    rec = dict(record_version=RECORD_VERSION, sweep=spec.name, run=run.name, label=run.label, overrides=run.overrides,
+               evaluate_hash=run.cfg.phase_hash('evaluate'), metrics=metrics, train=json.loads(tm.read_text()) if tm.exists() else None,
+               config=run.cfg.to_dict(), package_version=__version__, recorded=datetime.now(timezone.utc).isoformat(timespec='seconds'))
+    path, same = record_path(spec, run, root), lambda r: json_text({k: v for k, v in r.items() if k != 'recorded'})
+    if path.exists() and same(json.loads(path.read_text())) == same(rec): return path  # only the date would change
+    atomic_write_text(path, json_text(rec) + '\n')  # strict JSON: an undefined metric (NaN) is null
+    return path
+
+def read_record(spec:SweepConfig, run:SweepRun, root:str|Path='.') -> dict|None:
+    "`run`'s record if there is one for exactly its config (the same `evaluate_hash`), else None."
+    path = record_path(spec, run, root)
+    if not path.exists(): return None
+    rec = json.loads(path.read_text())
+    if rec.get('record_version') != RECORD_VERSION: raise ValueError(f"{path}: record version {rec.get('record_version')}, this package reads {RECORD_VERSION}: run the sweep again to rewrite it")
+    if rec.get('evaluate_hash') != run.cfg.phase_hash('evaluate'): return None
+    return {**rec, 'metrics': {k: float('nan') if v is None else v for k, v in rec['metrics'].items()}}  # as `read_metrics`
+
+@dataclass
+class RunResult:
+    "A sweep run's results: evaluation metrics, the training log's summary, and where they came from ('local', 'record' or 'run')."
+    run: SweepRun
+    metrics: dict
+    train: dict|None
+    source: str
+
+def sweep_results(spec:SweepConfig|str|Path, # a spec or the path of its YAML file
+                  root:str|Path='.', # relative output, cache and records folders are taken from here
+                  labels=None, # the runs to read: labels (or a predicate on a label); None: every run
+                  run_missing:bool=False, # train and evaluate the runs that are neither finished here nor recorded
+                  progress:bool=True) -> dict[str, RunResult]:
+    "Each selected run's results by label: the finished local run, else its record, else (`run_missing`) a new run."
+    if not isinstance(spec, SweepConfig): spec = SweepConfig.load(spec)
+    keep = labels if callable(labels) else (lambda l: labels is None or l in labels)
+    runs = [r for r in sweep_runs(spec) if keep(r.label)]
+    if labels is not None and not callable(labels) and (miss := set(labels) - {r.label for r in runs}):
+        raise ValueError(f"sweep {spec.name!r} has no run labelled {', '.join(sorted(miss))}: its runs are {', '.join(r.label for r in sweep_runs(spec))}")
+    out, missing = {}, []
+    for run in runs:
+        paths = experiment_paths(run.cfg, root)
+        m = run_finished(run.cfg, root)
+        tm = paths.train/'metrics.json'
+        if m is not None: out[run.label] = RunResult(run, m, json.loads(tm.read_text()) if tm.exists() else None, 'local')
+        elif spec.records and (rec := read_record(spec, run, root)) is not None: out[run.label] = RunResult(run, rec['metrics'], rec['train'], 'record')
+        elif run_missing:
+            m = run_experiment(run.cfg, root=root, progress=progress)
+            if spec.records: write_record(spec, run, m, root)
+            out[run.label] = RunResult(run, m, json.loads(tm.read_text()) if tm.exists() else None, 'run')
+        else: missing.append(run.label)
+    if missing: raise FileNotFoundError(f"sweep {spec.name!r}: {len(missing)} run(s) neither finished here nor recorded: {', '.join(missing)}. "
+                                        f"Fix: whisper-sae sweep SPEC --skip-recorded (or sweep_results(..., run_missing=True))")
+    return out
 
 # %% ../nbs/15_sweeps.ipynb #69f72412
 def wandb_sweep_config(spec:SweepConfig) -> dict:
