@@ -13,10 +13,11 @@ import yaml
 
 # %% auto #0
 __all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS',
-           'N_FRAMES', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'DEVICE_RE', 'AUTO_DEVICE_ENV',
-           'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS',
-           'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError', 'write_error', 'stale_temp_files',
-           'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind', 'Site', 'parse_site', 'Config',
+           'N_FRAMES', 'SHIPPED', 'HOME_ENV', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'DEVICE_RE',
+           'AUTO_DEVICE_ENV', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS',
+           'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError',
+           'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind',
+           'Site', 'parse_site', 'package_dir', 'checkout_root', 'shipped_path', 'user_home', 'find_config', 'Config',
            'config_hash', 'ModelConfig', 'pick_device', 'resolve_device', 'DataConfig', 'register_config',
            'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig',
            'parse_override', 'override_dict', 'with_overrides']
@@ -176,6 +177,42 @@ SAMPLES_PER_FRAME = 320  # audio samples per encoder frame (two 10 ms mel hops)
 FRAME_SECONDS = SAMPLES_PER_FRAME / SAMPLE_RATE  # 0.02 s per encoder frame
 N_FRAMES = int(MAX_SECONDS * SAMPLE_RATE) // SAMPLES_PER_FRAME  # encoder frames per window
 
+# %% ../nbs/00_config.ipynb #5267cfbd
+SHIPPED = '_data'  # folder inside the installed package with what a clone keeps at its top level (configs/, data/speech-fixture/)
+HOME_ENV = 'WHISPER_SAE_HOME'  # where an installed package keeps the data it builds (default: $XDG_CACHE_HOME/whisper_sae)
+
+def package_dir() -> Path:
+    "The folder of the imported `whisper_sae` package."
+    return Path(importlib.util.find_spec('whisper_sae').submodule_search_locations[0]).resolve()
+
+def checkout_root() -> Path|None:
+    "The repository root when the package runs from a clone (a folder with settings.ini and nbs/ above it), else None (a wheel)."
+    p = package_dir().parent
+    return p if (p/'settings.ini').is_file() and (p/'nbs').is_dir() else None
+
+def shipped_path(rel:str) -> Path: # a path relative to the repository root, e.g. 'configs/tiny_default.yaml'
+    "Where the file or folder a clone keeps at `rel` is: in the clone, else in the copy the wheel ships (`whisper_sae/_data/`)."
+    root = checkout_root()
+    return root/rel if root is not None else package_dir()/SHIPPED/rel
+
+def user_home() -> Path:
+    "Where an installed package keeps what it builds (corpora, labels): `$WHISPER_SAE_HOME`, else `$XDG_CACHE_HOME/whisper_sae` (~/.cache)."
+    if os.environ.get(HOME_ENV): return Path(os.environ[HOME_ENV]).expanduser()
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache').expanduser()/'whisper_sae'
+
+def find_config(path:str|Path) -> Path: # a YAML path, or the stem of a shipped config (e.g. tiny_default)
+    "`path` if it exists, else the shipped config of that name (`configs/{name}.yaml`, also `configs/sweeps/`); an error lists them."
+    p = Path(path)
+    if p.exists(): return p
+    if len(p.parts) == 1 or p.parts[0] == 'configs':
+        name = p.name if p.suffix in ('.yaml', '.yml') else p.name + '.yaml'
+        for sub in (('sweeps',) if 'sweeps' in p.parts else ()) + ('', 'sweeps'):
+            q = shipped_path('configs')/sub/name
+            if q.is_file(): return q
+    have = sorted(q.stem for q in shipped_path('configs').glob('*.yaml'))
+    raise FileNotFoundError(f"config file {p} not found (nor a shipped config of that name). Fix: check the path, or name a shipped config: "
+                            f"{', '.join(have) or 'none found'}")
+
 # %% ../nbs/00_config.ipynb #9c2bf7d8
 def _unwrap_optional(tp):
     "Return (inner type, is_optional) for `X | None` / `Optional[X]`."
@@ -269,8 +306,7 @@ class Config:
     def load(cls, path:str|Path,
              overrides:list[str]|dict=()): # `section.field=value` strings set before validation (see `with_overrides`)
         "Read a YAML file written by `save` (or by hand), with `overrides` set as if they were written in it."
-        path = Path(path)
-        if not path.exists(): raise FileNotFoundError(f"config file {path} not found: check the path (configs ship in `configs/`)")
+        path = find_config(path)  # a path, or the name of a shipped config
         try: d = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
         return with_overrides(d or {}, overrides, cls)
