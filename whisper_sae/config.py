@@ -177,7 +177,7 @@ SAMPLES_PER_FRAME = 320  # audio samples per encoder frame (two 10 ms mel hops)
 FRAME_SECONDS = SAMPLES_PER_FRAME / SAMPLE_RATE  # 0.02 s per encoder frame
 N_FRAMES = int(MAX_SECONDS * SAMPLE_RATE) // SAMPLES_PER_FRAME  # encoder frames per window
 
-# %% ../nbs/00_config.ipynb #5267cfbd
+# %% ../nbs/00_config.ipynb #d4691244
 SHIPPED = '_data'  # folder inside the installed package with what a clone keeps at its top level (configs/, data/speech-fixture/)
 HOME_ENV = 'WHISPER_SAE_HOME'  # where an installed package keeps the data it builds (default: $XDG_CACHE_HOME/whisper_sae)
 
