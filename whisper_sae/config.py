@@ -12,15 +12,15 @@ from typing import Any, NamedTuple, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS',
-           'N_FRAMES', 'SHIPPED', 'HOME_ENV', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'DEVICE_RE',
-           'AUTO_DEVICE_ENV', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS',
+__all__ = ['STALE_TMP_SECONDS', 'PNG_FIX', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME',
+           'FRAME_SECONDS', 'N_FRAMES', 'SHIPPED', 'HOME_ENV', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES',
+           'DEVICE_RE', 'AUTO_DEVICE_ENV', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS',
            'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError',
-           'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind',
-           'Site', 'parse_site', 'package_dir', 'checkout_root', 'shipped_path', 'user_home', 'find_config', 'Config',
-           'config_hash', 'ModelConfig', 'pick_device', 'resolve_device', 'DataConfig', 'register_config',
-           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig',
-           'parse_override', 'override_dict', 'with_overrides']
+           'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text', 'json_text', 'png_available',
+           'write_figures', 'SiteKind', 'Site', 'parse_site', 'package_dir', 'checkout_root', 'shipped_path',
+           'user_home', 'find_config', 'Config', 'config_hash', 'ModelConfig', 'pick_device', 'resolve_device',
+           'DataConfig', 'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig',
+           'ExperimentConfig', 'parse_override', 'override_dict', 'with_overrides']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -128,6 +128,41 @@ def json_text(obj, # plain JSON values (dicts, lists, numbers, strings)
               indent:int|None=1) -> str: # as `json.dumps` (None: one line)
     "`obj` as strict JSON: a NaN or infinite float is written as `null` (bare `NaN` is not JSON, and strict parsers refuse it)."
     return json.dumps(_finite_or_null(obj), indent=indent, allow_nan=False)
+
+# %% ../nbs/00_config.ipynb #7d221865
+PNG_FIX = "pip install 'whisper_sae[png]' (kaleido) and a Chrome or Chromium (e.g. apt-get install chromium)"
+_png = {}
+
+def png_available() -> bool:
+    "Whether figures are also written as PNG: kaleido (the `png` extra) is installed and renders (it needs a Chrome or Chromium)."
+    if 'ok' not in _png:
+        try: import kaleido  # noqa: F401
+        except ImportError: _png['ok'] = False; return False
+        import plotly.graph_objects as go, plotly.io as pio
+        try: _png['ok'] = pio.to_image(go.Figure(), format='png', width=10, height=10)[:4] == b'\x89PNG'
+        except Exception as e:
+            _png['ok'] = False
+            import warnings
+            warnings.warn(f"kaleido is installed but cannot render PNG ({type(e).__name__}: {str(e).splitlines()[0][:200]}): figures are written as "
+                          f"HTML only. Fix: {PNG_FIX}", stacklevel=2)
+    return _png['ok']
+
+def write_figures(figs:dict, # path (its suffix is replaced) -> plotly figure
+                  png:bool|None=None) -> list[Path]: # also PNG (None: when `png_available()`)
+    "Each figure as a self-contained HTML page and, when PNG export is available, a PNG beside it; returns the files written."
+    out = []
+    for path, fig in figs.items(): out.append(atomic_write_text(Path(path).with_suffix('.html'), fig.to_html(include_plotlyjs=True, full_html=True)))
+    if figs and (png_available() if png is None else png):
+        import plotly.io as pio
+        pngs = [Path(p).with_suffix('.png') for p in figs]
+        tmps = [p.with_name(f'.{p.name}.{os.getpid()}.tmp.png') for p in pngs]
+        try:
+            pio.write_images(list(figs.values()), tmps)  # one browser session for all of them
+            for t, p in zip(tmps, pngs): os.replace(t, p); os.chmod(p, 0o666 & ~_umask())
+        finally:
+            for t in tmps: t.unlink(missing_ok=True)
+        out += pngs
+    return out
 
 # %% ../nbs/00_config.ipynb #6dddc256
 class SiteKind(NamedTuple):

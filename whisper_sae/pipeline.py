@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, resolve_device
+from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, resolve_device, write_figures
 from .integrity import DamagedFileError, read_json
 from .data import load_corpus, split_corpus
 from .whisper import load_whisper, LoadedWhisper
@@ -224,8 +224,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
     m['evaluate_hash'], m['extract_hash'], m['train_hash'] = h, cfg.phase_hash('extract'), cfg.phase_hash('train')
     m['dictionary_hash'], m['store_key'] = dictionary_hash(paths.dictionary), key
     atomic_write_text(paths.out/'eval_table.md', eval_table(m))
-    atomic_write_text(paths.out/'latent_frequency.html', frequency_histogram(freqs, title=f'{cfg.name}: latent firing frequency on held-out frames')
-                      .to_html(include_plotlyjs=True, full_html=True))
+    write_figures({paths.out/'latent_frequency': frequency_histogram(freqs, title=f'{cfg.name}: latent firing frequency on held-out frames')})
     atomic_write_text(paths.metrics, json_text(m))
     return m
 
@@ -247,7 +246,7 @@ def summary_table(m:dict) -> str:
     w = max(len(k) for k in keys)
     return '\n'.join(f"{k.ljust(w)}  {_fmt(m[k])}" for k in keys)
 
-# %% ../nbs/10_pipeline.ipynb #632aa9c0
+# %% ../nbs/10_pipeline.ipynb #f738962c
 def link_dictionary(paths:ExperimentPaths) -> Path:
     "Point `outputs/{name}/dictionary` at the dictionary this run trained (a relative symlink; a copy where links are not allowed)."
     link, target = paths.out/'dictionary', paths.dictionary
