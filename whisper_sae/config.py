@@ -129,7 +129,7 @@ def json_text(obj, # plain JSON values (dicts, lists, numbers, strings)
     "`obj` as strict JSON: a NaN or infinite float is written as `null` (bare `NaN` is not JSON, and strict parsers refuse it)."
     return json.dumps(_finite_or_null(obj), indent=indent, allow_nan=False)
 
-# %% ../nbs/00_config.ipynb #7d221865
+# %% ../nbs/00_config.ipynb #61e88008
 PNG_FIX = "pip install 'whisper_sae[png]' (kaleido) and a Chrome or Chromium (e.g. apt-get install chromium)"
 _png = {}
 

@@ -17,13 +17,13 @@ from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, co
 from .integrity import FileHashes, content_hash
 
 # %% auto #0
-__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'LARGE_BUILD_COMMAND', 'mel_cache_stats',
-           'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'ManifestError', 'probe_audio',
-           'read_manifest', 'repo_root', 'fixture_dir', 'speech_fixture', 'clip_seconds', 'dataset_utterances',
-           'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech', 'is_original_real',
-           'split_corpus', 'data_home', 'offline_corpus_dir', 'large_corpus_dir', 'offline_corpus', 'large_corpus',
-           'cap_hours', 'load_corpus', 'audio_hashes', 'feature_settings', 'clip_key', 'mel_cache_dir',
-           'mel_cache_file', 'log_mels']
+__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'LARGE_BUILD_COMMAND', 'NONSPEECH_BUILD_COMMAND',
+           'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'ManifestError',
+           'probe_audio', 'read_manifest', 'repo_root', 'fixture_dir', 'speech_fixture', 'clip_seconds',
+           'dataset_utterances', 'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech',
+           'is_original_real', 'split_corpus', 'data_home', 'offline_corpus_dir', 'large_corpus_dir', 'nonspeech_dir',
+           'offline_corpus', 'large_corpus', 'nonspeech_set', 'cap_hours', 'load_corpus', 'audio_hashes',
+           'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
 
 # %% ../nbs/02_data.ipynb #a010c947
 class AudioError(ValueError):
@@ -333,6 +333,7 @@ def split_corpus(utts:Sequence[Utterance], # the corpus
 
 # %% ../nbs/02_data.ipynb #cf994fb8
 LARGE_BUILD_COMMAND = 'bash tools/build_large_corpus.sh'
+NONSPEECH_BUILD_COMMAND = 'bash tools/build_nonspeech.sh'
 
 def data_home() -> Path:
     "Where built data (the corpora) go by default: `data/` in a clone, else the user folder (`config.user_home()`)."
@@ -349,6 +350,11 @@ def large_corpus_dir() -> Path:
     env = os.environ.get('WHISPER_SAE_LARGE_CORPUS')
     return Path(env).expanduser() if env else data_home()/'offline-corpus-large'
 
+def nonspeech_dir() -> Path:
+    "Where the non-speech set lives: `$WHISPER_SAE_NONSPEECH`, else `nonspeech/` in `data_home()`."
+    env = os.environ.get('WHISPER_SAE_NONSPEECH')
+    return Path(env).expanduser() if env else data_home()/'nonspeech'
+
 def _built_corpus(folder:Path, what:str, command:str, module:str) -> list[Utterance]:
     if not (folder/'manifest.tsv').exists():
         py = f"python -c 'from whisper_sae.{module} import build_{module}; build_{module}()'"
@@ -363,6 +369,11 @@ def offline_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `of
 def large_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `large_corpus_dir()`
     "The built large offline corpus (real + augmented + synthetic speech), or an error naming its build command."
     return _built_corpus(Path(folder) if folder is not None else large_corpus_dir(), 'large offline corpus', LARGE_BUILD_COMMAND, 'large_corpus')
+
+def nonspeech_set(folder:str|Path|None=None) -> list[Utterance]: # default: `nonspeech_dir()`
+    "The built non-speech set (music, noise, tones, silence; `source` is the clip's kind), or an error naming its build command."
+    return _built_corpus(Path(folder) if folder is not None else nonspeech_dir(), 'non-speech set', NONSPEECH_BUILD_COMMAND, 'nonspeech')
+
 
 # %% ../nbs/02_data.ipynb #196526ce
 def cap_hours(utts:Sequence[Utterance], # clips, in order
