@@ -49,7 +49,7 @@ def frozen_patterns(model:nn.Module, # the Whisper model
         if record: saved[mod] = out.detach(); return None
         if saved[mod].shape != out.shape: raise ValueError(f"frozen pass on inputs of shape {tuple(out.shape)}, recorded {tuple(saved[mod].shape)}: record and replay the same batch")
         return saved[mod]
-    handles = [m.register_forward_hook(hook) for m in _frozen_modules(model)]
+    handles = [m.register_forward_hook(hook, prepend=True) for m in _frozen_modules(model)]  # first, so other hooks see the frozen values
     try: yield saved
     finally:
         for h in handles: h.remove()
