@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv, io, json, math
 from pathlib import Path
+from typing import Sequence
 
 from .config import ExperimentConfig, DictionaryConfig, atomic_write_text
 from .pipeline import run_experiment, say
@@ -74,7 +75,8 @@ def uniform_rows(rows:list[dict]) -> list[dict]:
     cols = list(dict.fromkeys(k for r in rows for k in r))
     return [{c: r.get(c) for c in cols} for r in rows]
 
-def write_comparison(rows:list[dict], out:str|Path):
+def write_comparison(rows:list[dict], out:str|Path,
+                     plots:Sequence[tuple]=PLOTS): # (key, title, higher is better) of each L0 plot
     "results.csv, results.md and one Pareto plot (HTML) per metric in `out`."
     out, rows = Path(out), uniform_rows(rows)
     buf = io.StringIO()
@@ -84,7 +86,7 @@ def write_comparison(rows:list[dict], out:str|Path):
     fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else '' if v is None else str(v)
     md = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])] + ['| ' + ' | '.join(fmt(v) for v in r.values()) + ' |' for r in rows]
     atomic_write_text(out/'results.md', '\n'.join(md) + '\n')
-    for i, (key, title, hib) in enumerate(PLOTS):
+    for i, (key, title, hib) in enumerate(plots):
         atomic_write_text(out/f'pareto_{key}.html', pareto_plot(rows, key, f'L0 vs {title}', hib).to_html(include_plotlyjs=True if i == 0 else 'directory', full_html=True))
     # plotly.min.js once, beside the pages that reference it
     import plotly.offline

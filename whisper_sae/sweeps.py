@@ -244,7 +244,7 @@ def run_sweep(spec:SweepConfig|str|Path, # a spec or the path of its YAML file
     say(f"sweep {spec.name}: {len(rows)}/{len(runs)} runs finished; table and plots in {out}")
     return rows
 
-# %% ../nbs/15_sweeps.ipynb #167258bf
+# %% ../nbs/15_sweeps.ipynb #44a9a330
 RECORD_VERSION = 1
 
 def record_path(spec:SweepConfig, run:SweepRun, root:str|Path='.') -> Path:
