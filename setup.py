@@ -1,7 +1,9 @@
 """Packaging for whisper_sae: everything is read from settings.ini (nbdev's classic layout)."""
 from configparser import ConfigParser
 from pathlib import Path
+import shutil
 import setuptools
+from setuptools.command.build_py import build_py
 
 cfg = ConfigParser(delimiters=['='])
 cfg.read(Path(__file__).parent/'settings.ini')
@@ -19,8 +21,23 @@ dev_requirements = cfg.get('dev_requirements', '').split()
 offline_requirements = cfg.get('offline_requirements', '').split()
 corpus_requirements = cfg.get('corpus_requirements', '').split()
 bench_requirements = cfg.get('bench_requirements', '').split()
+png_requirements = cfg.get('png_requirements', '').split()
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 readme = Path(__file__).parent/'README.md'
+# What a clone keeps at its top level and an installed package needs: copied into the package's `_data/` folder when a
+# wheel is built (`whisper_sae.config.shipped_path` reads them from there when there is no clone around the package).
+SHIPPED = ('configs', 'data/speech-fixture')
+
+
+class build_py_shipped(build_py):
+    "build_py, plus copies of the `SHIPPED` folders inside the built package."
+    def run(self):
+        super().run()
+        here = Path(__file__).parent
+        for rel in SHIPPED:
+            dst = Path(self.build_lib)/cfg['lib_path']/'_data'/rel
+            shutil.rmtree(dst, ignore_errors=True)
+            shutil.copytree(here/rel, dst, ignore=shutil.ignore_patterns('__pycache__', '*.tmp'))
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -34,11 +51,12 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'offline': offline_requirements, 'corpus': corpus_requirements, 'bench': bench_requirements},
+    extras_require={'dev': dev_requirements, 'offline': offline_requirements, 'corpus': corpus_requirements, 'bench': bench_requirements, 'png': png_requirements},
     python_requires='>=' + min_python,
     long_description=readme.read_text(encoding='utf-8') if readme.exists() else cfg['description'],
     long_description_content_type='text/markdown',
     zip_safe=False,
+    cmdclass={'build_py': build_py_shipped},
     entry_points={'console_scripts': scripts, 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     version=cfg['version'], description=cfg['description'], keywords=cfg['keywords'],
     author=cfg['author'], author_email=cfg['author_email'],

@@ -8,7 +8,7 @@
 A mutation is a YAML entry in `tests/mutations/<area>.yaml`:
 
     - name: fvu without the mean subtraction     # what the bug is
-      file: nbs/05_dictionaries.ipynb             # the notebook holding the code (the source of truth)
+      file: nbs/05_dictionaries.ipynb             # the notebook holding the code (the source of truth), or a plain file (setup.py)
       old: "(target_ND - target_ND.mean(0))"      # exact text, found `count` times (default 1) in the notebook's cells
       new: "target_ND"                            # what it becomes
       tests: [05_dictionaries]                    # notebooks whose tests must now fail
@@ -98,6 +98,11 @@ def apply(m:Mutation, tree:Path) -> str|None:
     "Plant `m` in the copy at `tree`; return None, or why it is stale."
     nb_path = tree/m.file
     if not nb_path.exists(): return f"{m.file} does not exist"
+    if nb_path.suffix != '.ipynb':  # a plain source file (setup.py, a tool): the text itself
+        text = nb_path.read_text(encoding='utf-8')
+        if text.count(m.old) != m.count: return f"`old` found {text.count(m.old)} times in {m.file}, expected {m.count}: update {m.source}"
+        nb_path.write_text(text.replace(m.old, m.new), encoding='utf-8')
+        return None
     nb = json.loads(nb_path.read_text(encoding='utf-8'))
     found, exported = 0, False
     for c in nb['cells']:

@@ -8,7 +8,7 @@ import csv, io, json, math
 from pathlib import Path
 from typing import Sequence
 
-from .config import ExperimentConfig, DictionaryConfig, atomic_write_text
+from .config import ExperimentConfig, DictionaryConfig, atomic_write_text, write_figures
 from .pipeline import run_experiment, say
 
 # %% auto #0
@@ -77,7 +77,7 @@ def uniform_rows(rows:list[dict]) -> list[dict]:
 
 def write_comparison(rows:list[dict], out:str|Path,
                      plots:Sequence[tuple]=PLOTS): # (key, title, higher is better) of each L0 plot
-    "results.csv, results.md and one Pareto plot (HTML) per metric in `out`."
+    "results.csv, results.md and one Pareto plot per metric in `out` (self-contained HTML, and PNG with the `png` extra)."
     out, rows = Path(out), uniform_rows(rows)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]))
@@ -86,11 +86,8 @@ def write_comparison(rows:list[dict], out:str|Path,
     fmt = lambda v: f'{v:.4g}' if isinstance(v, float) else '' if v is None else str(v)
     md = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])] + ['| ' + ' | '.join(fmt(v) for v in r.values()) + ' |' for r in rows]
     atomic_write_text(out/'results.md', '\n'.join(md) + '\n')
-    for i, (key, title, hib) in enumerate(plots):
-        atomic_write_text(out/f'pareto_{key}.html', pareto_plot(rows, key, f'L0 vs {title}', hib).to_html(include_plotlyjs=True if i == 0 else 'directory', full_html=True))
-    # plotly.min.js once, beside the pages that reference it
-    import plotly.offline
-    atomic_write_text(out/'plotly.min.js', plotly.offline.get_plotlyjs())
+    (out/'plotly.min.js').unlink(missing_ok=True)  # written beside the pages by earlier versions; each page is self-contained now
+    write_figures({out/f'pareto_{key}': pareto_plot(rows, key, f'L0 vs {title}', hib) for key, title, hib in plots})
     return out
 
 # %% ../nbs/09_comparison.ipynb #fc0c9374

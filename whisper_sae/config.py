@@ -12,14 +12,15 @@ from typing import Any, NamedTuple, Optional, Union
 import yaml
 
 # %% auto #0
-__all__ = ['STALE_TMP_SECONDS', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME', 'FRAME_SECONDS',
-           'N_FRAMES', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES', 'DEVICE_RE', 'AUTO_DEVICE_ENV',
-           'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS', 'PLUGIN_MODULE', 'OPTIMIZERS',
-           'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError', 'write_error', 'stale_temp_files',
-           'atomic_write_bytes', 'atomic_write_text', 'json_text', 'SiteKind', 'Site', 'parse_site', 'Config',
-           'config_hash', 'ModelConfig', 'pick_device', 'resolve_device', 'DataConfig', 'register_config',
-           'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig', 'ExperimentConfig',
-           'parse_override', 'override_dict', 'with_overrides']
+__all__ = ['STALE_TMP_SECONDS', 'PNG_FIX', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_RATE', 'MAX_SECONDS', 'SAMPLES_PER_FRAME',
+           'FRAME_SECONDS', 'N_FRAMES', 'SHIPPED', 'HOME_ENV', 'DTYPES', 'ATTN_IMPLEMENTATIONS', 'SPEC_PREFIXES',
+           'DEVICE_RE', 'AUTO_DEVICE_ENV', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS',
+           'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError',
+           'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text', 'json_text', 'png_available',
+           'write_figures', 'SiteKind', 'Site', 'parse_site', 'package_dir', 'checkout_root', 'shipped_path',
+           'user_home', 'find_config', 'Config', 'config_hash', 'ModelConfig', 'pick_device', 'resolve_device',
+           'DataConfig', 'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig',
+           'ExperimentConfig', 'parse_override', 'override_dict', 'with_overrides']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -128,6 +129,41 @@ def json_text(obj, # plain JSON values (dicts, lists, numbers, strings)
     "`obj` as strict JSON: a NaN or infinite float is written as `null` (bare `NaN` is not JSON, and strict parsers refuse it)."
     return json.dumps(_finite_or_null(obj), indent=indent, allow_nan=False)
 
+# %% ../nbs/00_config.ipynb #61e88008
+PNG_FIX = "pip install 'whisper_sae[png]' (kaleido) and a Chrome or Chromium (e.g. apt-get install chromium)"
+_png = {}
+
+def png_available() -> bool:
+    "Whether figures are also written as PNG: kaleido (the `png` extra) is installed and renders (it needs a Chrome or Chromium)."
+    if 'ok' not in _png:
+        try: import kaleido  # noqa: F401
+        except ImportError: _png['ok'] = False; return False
+        import plotly.graph_objects as go, plotly.io as pio
+        try: _png['ok'] = pio.to_image(go.Figure(), format='png', width=10, height=10)[:4] == b'\x89PNG'
+        except Exception as e:
+            _png['ok'] = False
+            import warnings
+            warnings.warn(f"kaleido is installed but cannot render PNG ({type(e).__name__}: {str(e).splitlines()[0][:200]}): figures are written as "
+                          f"HTML only. Fix: {PNG_FIX}", stacklevel=2)
+    return _png['ok']
+
+def write_figures(figs:dict, # path (its suffix is replaced) -> plotly figure
+                  png:bool|None=None) -> list[Path]: # also PNG (None: when `png_available()`)
+    "Each figure as a self-contained HTML page and, when PNG export is available, a PNG beside it; returns the files written."
+    out = []
+    for path, fig in figs.items(): out.append(atomic_write_text(Path(path).with_suffix('.html'), fig.to_html(include_plotlyjs=True, full_html=True)))
+    if figs and (png_available() if png is None else png):
+        import plotly.io as pio
+        pngs = [Path(p).with_suffix('.png') for p in figs]
+        tmps = [p.with_name(f'.{p.name}.{os.getpid()}.tmp.png') for p in pngs]
+        try:
+            pio.write_images(list(figs.values()), tmps)  # one browser session for all of them
+            for t, p in zip(tmps, pngs): os.replace(t, p); os.chmod(p, 0o666 & ~_umask())
+        finally:
+            for t in tmps: t.unlink(missing_ok=True)
+        out += pngs
+    return out
+
 # %% ../nbs/00_config.ipynb #6dddc256
 class SiteKind(NamedTuple):
     "One kind of site: where it lives on a Whisper block and where it comes in the block's computation."
@@ -175,6 +211,42 @@ MAX_SECONDS = 30.0  # the longest audio one encoder window holds
 SAMPLES_PER_FRAME = 320  # audio samples per encoder frame (two 10 ms mel hops)
 FRAME_SECONDS = SAMPLES_PER_FRAME / SAMPLE_RATE  # 0.02 s per encoder frame
 N_FRAMES = int(MAX_SECONDS * SAMPLE_RATE) // SAMPLES_PER_FRAME  # encoder frames per window
+
+# %% ../nbs/00_config.ipynb #d4691244
+SHIPPED = '_data'  # folder inside the installed package with what a clone keeps at its top level (configs/, data/speech-fixture/)
+HOME_ENV = 'WHISPER_SAE_HOME'  # where an installed package keeps the data it builds (default: $XDG_CACHE_HOME/whisper_sae)
+
+def package_dir() -> Path:
+    "The folder of the imported `whisper_sae` package."
+    return Path(importlib.util.find_spec('whisper_sae').submodule_search_locations[0]).resolve()
+
+def checkout_root() -> Path|None:
+    "The repository root when the package runs from a clone (a folder with settings.ini and nbs/ above it), else None (a wheel)."
+    p = package_dir().parent
+    return p if (p/'settings.ini').is_file() and (p/'nbs').is_dir() else None
+
+def shipped_path(rel:str) -> Path: # a path relative to the repository root, e.g. 'configs/tiny_default.yaml'
+    "Where the file or folder a clone keeps at `rel` is: in the clone, else in the copy the wheel ships (`whisper_sae/_data/`)."
+    root = checkout_root()
+    return root/rel if root is not None else package_dir()/SHIPPED/rel
+
+def user_home() -> Path:
+    "Where an installed package keeps what it builds (corpora, labels): `$WHISPER_SAE_HOME`, else `$XDG_CACHE_HOME/whisper_sae` (~/.cache)."
+    if os.environ.get(HOME_ENV): return Path(os.environ[HOME_ENV]).expanduser()
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache').expanduser()/'whisper_sae'
+
+def find_config(path:str|Path) -> Path: # a YAML path, or the stem of a shipped config (e.g. tiny_default)
+    "`path` if it exists, else the shipped config of that name (`configs/{name}.yaml`, also `configs/sweeps/`); an error lists them."
+    p = Path(path)
+    if p.exists(): return p
+    if len(p.parts) == 1 or p.parts[0] == 'configs':
+        name = p.name if p.suffix in ('.yaml', '.yml') else p.name + '.yaml'
+        for sub in (('sweeps',) if 'sweeps' in p.parts else ()) + ('', 'sweeps'):
+            q = shipped_path('configs')/sub/name
+            if q.is_file(): return q
+    have = sorted(q.stem for q in shipped_path('configs').glob('*.yaml'))
+    raise FileNotFoundError(f"config file {p} not found (nor a shipped config of that name). Fix: check the path, or name a shipped config: "
+                            f"{', '.join(have) or 'none found'}")
 
 # %% ../nbs/00_config.ipynb #9c2bf7d8
 def _unwrap_optional(tp):
@@ -269,8 +341,7 @@ class Config:
     def load(cls, path:str|Path,
              overrides:list[str]|dict=()): # `section.field=value` strings set before validation (see `with_overrides`)
         "Read a YAML file written by `save` (or by hand), with `overrides` set as if they were written in it."
-        path = Path(path)
-        if not path.exists(): raise FileNotFoundError(f"config file {path} not found: check the path (configs ship in `configs/`)")
+        path = find_config(path)  # a path, or the name of a shipped config
         try: d = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e: raise ConfigError(f"{path} is not valid YAML: {e}") from None
         return with_overrides(d or {}, overrides, cls)

@@ -13,16 +13,17 @@ from typing import Iterable, Sequence
 import numpy as np
 import soundfile as sf
 
-from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, config_hash
+from .config import DataConfig, SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, config_hash, checkout_root, package_dir, shipped_path, user_home
 from .integrity import FileHashes, content_hash
 
 # %% auto #0
-__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'LARGE_BUILD_COMMAND', 'mel_cache_stats',
-           'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'ManifestError', 'probe_audio',
-           'read_manifest', 'repo_root', 'speech_fixture', 'clip_seconds', 'dataset_utterances',
-           'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech', 'is_original_real',
-           'split_corpus', 'offline_corpus_dir', 'large_corpus_dir', 'offline_corpus', 'large_corpus', 'cap_hours',
-           'load_corpus', 'audio_hashes', 'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
+__all__ = ['OUTSIDE_ENV', 'BUILD_COMMAND', 'OFFLINE_HINT', 'LIBRISPEECH_SPLITS', 'LARGE_BUILD_COMMAND', 'NONSPEECH_BUILD_COMMAND',
+           'mel_cache_stats', 'AudioError', 'load_audio', 'decode_audio', 'split_windows', 'Utterance', 'ManifestError',
+           'probe_audio', 'read_manifest', 'repo_root', 'fixture_dir', 'speech_fixture', 'clip_seconds',
+           'dataset_utterances', 'CorpusNotAvailableError', 'hub_offline_reason', 'hub_utterances', 'librispeech',
+           'is_original_real', 'split_corpus', 'data_home', 'offline_corpus_dir', 'large_corpus_dir', 'nonspeech_dir',
+           'offline_corpus', 'large_corpus', 'nonspeech_set', 'cap_hours', 'load_corpus', 'audio_hashes',
+           'feature_settings', 'clip_key', 'mel_cache_dir', 'mel_cache_file', 'log_mels']
 
 # %% ../nbs/02_data.ipynb #a010c947
 class AudioError(ValueError):
@@ -183,15 +184,18 @@ def read_manifest(folder:str|Path, # folder holding manifest.tsv and the audio
 
 # %% ../nbs/02_data.ipynb #0b438ad7
 def repo_root() -> Path:
-    "The repository root (the folder holding settings.ini) of this checkout."
-    here = Path(__file__).resolve() if '__file__' in globals() else Path.cwd().resolve()
-    for p in [here, *here.parents]:
-        if (p/'settings.ini').exists(): return p
-    raise FileNotFoundError("cannot find the whisper_sae repository root (settings.ini): run from a clone of the repository")
+    "The repository root (the folder holding settings.ini) of this clone; an installed wheel has none (see `config.shipped_path`)."
+    root = checkout_root()
+    if root is None: raise FileNotFoundError(f"whisper_sae is installed from a wheel ({package_dir()}), not run from a clone: this needs a clone of the repository")
+    return root
+
+def fixture_dir() -> Path:
+    "The real-speech fixture's folder: `data/speech-fixture/` in a clone, its copy inside an installed wheel."
+    return shipped_path('data/speech-fixture')
 
 def speech_fixture() -> list[Utterance]:
-    "The 8 real-speech utterances shipped in `data/speech-fixture/`."
-    return read_manifest(repo_root()/'data'/'speech-fixture', source='fixture')
+    "The 8 real-speech utterances shipped in `data/speech-fixture/` (and inside the wheel)."
+    return read_manifest(fixture_dir(), source='fixture')
 
 # %% ../nbs/02_data.ipynb #a352f827
 def _audio_payload(a, where:str) -> tuple[bytes|None, str]:
@@ -329,21 +333,33 @@ def split_corpus(utts:Sequence[Utterance], # the corpus
 
 # %% ../nbs/02_data.ipynb #cf994fb8
 LARGE_BUILD_COMMAND = 'bash tools/build_large_corpus.sh'
+NONSPEECH_BUILD_COMMAND = 'bash tools/build_nonspeech.sh'
+
+def data_home() -> Path:
+    "Where built data (the corpora) go by default: `data/` in a clone, else the user folder (`config.user_home()`)."
+    root = checkout_root()
+    return root/'data' if root is not None else user_home()
 
 def offline_corpus_dir() -> Path:
-    "Where the offline corpus lives: `$WHISPER_SAE_OFFLINE_CORPUS`, else `data/offline-corpus/` in the repository."
+    "Where the offline corpus lives: `$WHISPER_SAE_OFFLINE_CORPUS`, else `offline-corpus/` in `data_home()`."
     env = os.environ.get('WHISPER_SAE_OFFLINE_CORPUS')
-    return Path(env).expanduser() if env else repo_root()/'data'/'offline-corpus'
+    return Path(env).expanduser() if env else data_home()/'offline-corpus'
 
 def large_corpus_dir() -> Path:
-    "Where the large offline corpus lives: `$WHISPER_SAE_LARGE_CORPUS`, else `data/offline-corpus-large/` in the repository."
+    "Where the large offline corpus lives: `$WHISPER_SAE_LARGE_CORPUS`, else `offline-corpus-large/` in `data_home()`."
     env = os.environ.get('WHISPER_SAE_LARGE_CORPUS')
-    return Path(env).expanduser() if env else repo_root()/'data'/'offline-corpus-large'
+    return Path(env).expanduser() if env else data_home()/'offline-corpus-large'
+
+def nonspeech_dir() -> Path:
+    "Where the non-speech set lives: `$WHISPER_SAE_NONSPEECH`, else `nonspeech/` in `data_home()`."
+    env = os.environ.get('WHISPER_SAE_NONSPEECH')
+    return Path(env).expanduser() if env else data_home()/'nonspeech'
 
 def _built_corpus(folder:Path, what:str, command:str, module:str) -> list[Utterance]:
     if not (folder/'manifest.tsv').exists():
-        raise CorpusNotAvailableError(f"the {what} is not built (no {folder/'manifest.tsv'}): build it once with `{command}` "
-                                      f"(or `python -c 'from whisper_sae.{module} import build_{module}; build_{module}()'`)")
+        py = f"python -c 'from whisper_sae.{module} import build_{module}; build_{module}()'"
+        how = f"`{command}` (or `{py}`)" if checkout_root() is not None else f"`{py}` (the tools/ scripts are in a clone)"
+        raise CorpusNotAvailableError(f"the {what} is not built (no {folder/'manifest.tsv'}): build it once with {how}")
     return read_manifest(folder)
 
 def offline_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `offline_corpus_dir()`
@@ -353,6 +369,11 @@ def offline_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `of
 def large_corpus(folder:str|Path|None=None) -> list[Utterance]: # default: `large_corpus_dir()`
     "The built large offline corpus (real + augmented + synthetic speech), or an error naming its build command."
     return _built_corpus(Path(folder) if folder is not None else large_corpus_dir(), 'large offline corpus', LARGE_BUILD_COMMAND, 'large_corpus')
+
+def nonspeech_set(folder:str|Path|None=None) -> list[Utterance]: # default: `nonspeech_dir()`
+    "The built non-speech set (music, noise, tones, silence; `source` is the clip's kind), or an error naming its build command."
+    return _built_corpus(Path(folder) if folder is not None else nonspeech_dir(), 'non-speech set', NONSPEECH_BUILD_COMMAND, 'nonspeech')
+
 
 # %% ../nbs/02_data.ipynb #196526ce
 def cap_hours(utts:Sequence[Utterance], # clips, in order

@@ -4,9 +4,12 @@
 
 # %% ../nbs/05b_hub.ipynb #5a4dc637
 from __future__ import annotations
-import json, re, tempfile
+import base64, hashlib, json, re, tempfile
+from contextlib import contextmanager
 from pathlib import Path
 import torch
+import huggingface_hub
+from huggingface_hub.utils import _http as _hf_http
 import yaml
 from safetensors.torch import load as st_load, save as st_save
 from .config import DictionaryConfig, atomic_write_bytes, atomic_write_text
@@ -16,7 +19,7 @@ from .dictionaries import (Dictionary, DictionaryError, TopKConfig, build_dictio
 # %% auto #0
 __all__ = ['SPARSIFY_CFG', 'SPARSIFY_WEIGHTS', 'export_sparsify', 'site_of_hookpoint', 'load_sparsify',
            'export_saelens_transcoder', 'load_saelens_transcoder', 'save_release', 'from_pretrained', 'push_to_hub',
-           'load_dictionary_learning']
+           'FakeHub', 'fake_hub', 'load_dictionary_learning']
 
 # %% ../nbs/05b_hub.ipynb #42c01aeb
 SPARSIFY_CFG, SPARSIFY_WEIGHTS = 'cfg.json', 'sae.safetensors'
@@ -184,7 +187,7 @@ def from_pretrained(repo_or_folder:str|Path, # a local folder, or a hub repo id 
     subs = sorted(q.name for q in root.iterdir() if q.is_dir() and _layout(q)) if root.is_dir() else []
     if len(subs) == 1: return _load_folder(root/subs[0], None, out_site)
     if not subs: raise FileNotFoundError(f"{root} holds no dictionary in a known layout ({', '.join(f'{CFG_FILE} + {f}' for f in _LAYOUTS)})")
-    raise DictionaryError(f"{repo_or_folder} holds {len(subs)} dictionaries: pass site= one of {', '.join(subs)}")
+    raise DictionaryError(f"{repo_or_folder} holds {len(subs)} dictionaries: pass site= one of {', '.join(subs)} (on the command line: --site)")
 
 # %% ../nbs/05b_hub.ipynb #33bc0ec3
 def push_to_hub(ds:Dictionary|dict[str, Dictionary], # one dictionary, or {folder name: dictionary}
@@ -201,6 +204,48 @@ def push_to_hub(ds:Dictionary|dict[str, Dictionary], # one dictionary, or {folde
         save_release(ds, Path(tmp)/repo_id.split('/')[-1], layout, repo_id=repo_id, **release)
         api.create_repo(repo_id, private=private, exist_ok=True)
         return str(api.upload_folder(repo_id=repo_id, folder_path=Path(tmp)/repo_id.split('/')[-1], commit_message=commit_message))
+
+# %% ../nbs/05b_hub.ipynb #8c8dc2d0
+_httpx = getattr(_hf_http, 'httpx2', None) or _hf_http.httpx  # the HTTP library huggingface_hub sends requests with (httpx2 from 2.x, httpx before)
+
+class FakeHub:
+    "An in-memory HuggingFace hub answering the endpoints create_repo, upload_folder and snapshot_download call."
+    def __init__(self): self.repos, self.requests, self.refuse = {}, [], None
+    def __call__(self, req:_httpx.Request) -> _httpx.Response:
+        self.requests.append((req.method, req.url.path))
+        if self.refuse: return _httpx.Response(self.refuse, json={'error': 'refused by the fake hub'})  # e.g. 403: a token without write access
+        p, sha = req.url.path, 'a' * 40
+        if p == '/api/repos/create':
+            b = json.loads(req.content); rid = f"{b['organization']}/{b['name']}" if b.get('organization') else b['name']
+            self.repos.setdefault(rid, {}); return _httpx.Response(200, json={'url': f'https://huggingface.co/{rid}'})
+        if m := re.fullmatch(r'/api/models/([^/]+/[^/]+)/preupload/[^/]+', p):
+            return _httpx.Response(200, json={'files': [{'path': f['path'], 'uploadMode': 'regular', 'shouldIgnore': False} for f in json.loads(req.content)['files']]})
+        if m := re.fullmatch(r'/api/models/([^/]+/[^/]+)/commit/[^/]+', p):
+            for line in req.content.decode().splitlines():
+                op = json.loads(line)
+                if op['key'] == 'file': self.repos[m[1]][op['value']['path']] = base64.b64decode(op['value']['content'])
+            return _httpx.Response(200, json={'commitUrl': f'https://huggingface.co/{m[1]}/commit/{sha}', 'commitOid': sha})
+        if m := re.fullmatch(r'/api/models/([^/]+/[^/]+)/revision/[^/]+', p):
+            if m[1] not in self.repos: return _httpx.Response(404, json={'error': 'Repository not found'}, headers={'x-error-code': 'RepoNotFound'})
+            return _httpx.Response(200, json={'id': m[1], 'sha': sha, 'siblings': [{'rfilename': f} for f in self.repos[m[1]]]})
+        if m := re.fullmatch(r'/api/models/([^/]+/[^/]+)/tree/[^/]+', p):
+            return _httpx.Response(200, json=[{'type': 'file', 'path': f, 'size': len(b), 'oid': hashlib.sha1(b).hexdigest()} for f, b in self.repos[m[1]].items()])
+        if m := re.fullmatch(r'/([^/]+/[^/]+)/resolve/[^/]+/(.+)', p):
+            data = self.repos.get(m[1], {}).get(m[2])
+            if data is None: return _httpx.Response(404, headers={'x-error-code': 'EntryNotFound'})
+            h = {'x-repo-commit': sha, 'etag': f'"{hashlib.sha1(data).hexdigest()}"', 'content-length': str(len(data))}
+            return _httpx.Response(200, headers=h, content=b'' if req.method == 'HEAD' else data)
+        return _httpx.Response(404, json={'error': f'fake hub: no {req.method} {p}'})
+
+@contextmanager
+def fake_hub():
+    "Route huggingface_hub's HTTP client to a `FakeHub` for the duration of the block."
+    from huggingface_hub.utils import _http, disable_progress_bars, enable_progress_bars
+    hub, before = FakeHub(), _http._GLOBAL_CLIENT_FACTORY
+    huggingface_hub.set_client_factory(lambda: _httpx.Client(transport=_httpx.MockTransport(hub)))
+    disable_progress_bars()
+    try: yield hub
+    finally: huggingface_hub.set_client_factory(before); enable_progress_bars()
 
 # %% ../nbs/05b_hub.ipynb #773e9418
 def load_dictionary_learning(path:str|Path, # an ae.pt file (or its folder) saved by dictionary_learning

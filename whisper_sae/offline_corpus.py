@@ -14,7 +14,7 @@ import numpy as np
 import soundfile as sf
 
 from .config import SAMPLE_RATE, MAX_SECONDS, atomic_write_bytes, atomic_write_text
-from .data import AudioError, CorpusNotAvailableError, load_audio, read_manifest, repo_root, offline_corpus_dir
+from .data import AudioError, CorpusNotAvailableError, load_audio, read_manifest, repo_root, fixture_dir, offline_corpus_dir
 
 # %% auto #0
 __all__ = ['FILTER_REASONS', 'OFFLINE_SOURCES', 'DEFAULT_OFFLINE_SOURCES', 'unsuitable', 'OfflineSource', 'debian_files',
@@ -196,7 +196,7 @@ def build_offline_corpus(dest:str|Path|None=None, # output folder (default: `off
         src = OFFLINE_SOURCES[name]
         if name in roots: root, versions, how = Path(roots[name]), {}, f"read from {roots[name]}"
         elif src.packages: root, versions, how = debian_files(src.packages, dest/'.build')
-        else: root, versions, how = repo_root()/'data'/'speech-fixture', {}, 'shipped in the repository (data/speech-fixture)'
+        else: root, versions, how = fixture_dir(), {}, 'shipped in the repository (data/speech-fixture) and the wheel'
         provenance[name] = (how, versions)
         found = src.read(root)
         say(f"{name}: {len(found)} candidate utterances; {', '.join(f'{p} {v}' for p, v in versions.items()) or 'files'} {how}")

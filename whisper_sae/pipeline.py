@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_pipeline.ipynb #a3454247
 from __future__ import annotations
-import hashlib, json, os, shutil, sys, time
+import hashlib, json, math, os, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,21 +12,22 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, resolve_device
+from .config import DictionaryConfig, ExperimentConfig, atomic_write_text, json_text, resolve_device, write_figures
 from .integrity import DamagedFileError, read_json
 from .data import load_corpus, split_corpus
 from .whisper import load_whisper, LoadedWhisper
 from .hooks import site_module
 from .store import extract_store, ActivationStore
 from .dictionaries import CFG_FILE, dictionary_hash, load_dictionary
-from .training import CHECKPOINT, CHECKPOINT_HASHES, train
+from .training import CHECKPOINT, CHECKPOINT_HASHES, WANDB_RUN_FILE, train
 from .distributed import collective, group_rank, init_distributed, launched_by_torchrun, train_ddp
 from .evaluation import dictionary_splice, splice_metrics, store_metrics, frequency_histogram
 
 # %% auto #0
 __all__ = ['METRIC_KEYS', 'PHASES_ALL', 'say', 'ExperimentPaths', 'experiment_paths', 'Extracted', 'check_sites', 'phase_extract',
            'training_clips', 'phase_train', 'check_dictionary', 'check_saved_dictionary', 'read_metrics',
-           'cached_metrics', 'phase_evaluate', 'eval_table', 'summary_table', 'run_experiment']
+           'cached_metrics', 'phase_evaluate', 'eval_table', 'summary_table', 'link_dictionary', 'log_eval_wandb',
+           'run_experiment']
 
 # %% ../nbs/10_pipeline.ipynb #c7e018b3
 METRIC_KEYS = ('fvu', 'l0', 'dead_fraction', 'ce_clean', 'ce_spliced', 'ce_loss_recovered', 'wer_clean', 'wer_spliced',
@@ -223,8 +224,7 @@ def phase_evaluate(cfg:ExperimentConfig, w:LoadedWhisper, ex:Extracted, d, paths
     m['evaluate_hash'], m['extract_hash'], m['train_hash'] = h, cfg.phase_hash('extract'), cfg.phase_hash('train')
     m['dictionary_hash'], m['store_key'] = dictionary_hash(paths.dictionary), key
     atomic_write_text(paths.out/'eval_table.md', eval_table(m))
-    atomic_write_text(paths.out/'latent_frequency.html', frequency_histogram(freqs, title=f'{cfg.name}: latent firing frequency on held-out frames')
-                      .to_html(include_plotlyjs=True, full_html=True))
+    write_figures({paths.out/'latent_frequency': frequency_histogram(freqs, title=f'{cfg.name}: latent firing frequency on held-out frames')})
     atomic_write_text(paths.metrics, json_text(m))
     return m
 
@@ -245,6 +245,32 @@ def summary_table(m:dict) -> str:
                         'wer_clean', 'wer_spliced', 'wer_zero', 'wer_recovered', 'n_train_frames', 'n_eval_frames', 'model_source', 'corpus') if k in m]
     w = max(len(k) for k in keys)
     return '\n'.join(f"{k.ljust(w)}  {_fmt(m[k])}" for k in keys)
+
+# %% ../nbs/10_pipeline.ipynb #f738962c
+def link_dictionary(paths:ExperimentPaths) -> Path:
+    "Point `outputs/{name}/dictionary` at the dictionary this run trained (a relative symlink; a copy where links are not allowed)."
+    link, target = paths.out/'dictionary', paths.dictionary
+    rel = os.path.relpath(target, link.parent)
+    if link.is_symlink() and os.readlink(link) == rel: return link
+    tmp = link.with_name(f'.dictionary.{os.getpid()}.tmp')
+    if tmp.is_symlink() or tmp.exists(): (tmp.unlink() if tmp.is_symlink() or tmp.is_file() else shutil.rmtree(tmp))
+    try: os.symlink(rel, tmp, target_is_directory=True)
+    except OSError: shutil.copytree(target, tmp)  # e.g. Windows without developer mode
+    if link.exists() and not link.is_symlink() and link.is_dir(): shutil.rmtree(link)
+    os.replace(tmp, link)
+    return link
+
+def log_eval_wandb(cfg:ExperimentConfig, paths:ExperimentPaths, m:dict):
+    "Add the held-out metrics (as `heldout/...` in the summary) and the full experiment config to the training's W&B run."
+    f = paths.train/WANDB_RUN_FILE
+    if not f.exists(): return None
+    run_ref = json.loads(f.read_text())
+    import wandb
+    r = wandb.init(project=run_ref['project'], id=run_ref['id'], resume='allow', dir=str(paths.train), reinit='finish_previous')
+    r.config.update({'experiment': cfg.to_dict()}, allow_val_change=True)
+    r.summary.update({f'heldout/{k}': m[k] for k in METRIC_KEYS if isinstance(m.get(k), (int, float)) and not isinstance(m.get(k), bool) and math.isfinite(m[k])})
+    r.finish()
+    return run_ref['id']
 
 # %% ../nbs/10_pipeline.ipynb #18331573
 PHASES_ALL = ('extract', 'train', 'evaluate')
@@ -270,12 +296,14 @@ def run_experiment(cfg:ExperimentConfig|str|Path, # a config or the path of its 
         ex = phase_extract(cfg, w, paths, progress and rank == 0)
         if phases == ('extract',): return {}
         d = phase_train(cfg, ex, paths, progress and rank == 0, device)
+        if rank == 0: link_dictionary(paths)
         if world > 1:
             collective(dist.barrier, where='the end of training')  # rank 0 has written the dictionary
             if joined: dist.destroy_process_group()
             if rank != 0: return {}
         if 'evaluate' not in phases: return {}
         m = phase_evaluate(cfg, w, ex, d, paths, progress)
+        if cfg.train.wandb: log_eval_wandb(cfg, paths, m)
         say(f"done in {time.time() - t0:.0f} s; results in {paths.out}")
         return m
     finally:

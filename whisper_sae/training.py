@@ -17,10 +17,10 @@ from .integrity import content_hash, damaged, read_json, seal
 from .kernels import light_ops
 
 # %% auto #0
-__all__ = ['CHECKPOINT', 'CHECKPOINT_HASHES', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit', 'site_scales',
-           'lr_factor', 'Callback', 'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB', 'reset_optimizer_state',
-           'match_state_layout', 'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB', 'CheckpointCB', 'check_amp',
-           'Trainer', 'train']
+__all__ = ['WANDB_RUN_FILE', 'CHECKPOINT', 'CHECKPOINT_HASHES', 'ActivationSource', 'TensorSource', 'TrainingError', 'CancelFit',
+           'site_scales', 'lr_factor', 'Callback', 'SparsityWarmupCB', 'DecoderNormCB', 'GradClipCB',
+           'reset_optimizer_state', 'match_state_layout', 'DeadLatentCB', 'MetricsCB', 'WandbCB', 'ProgressCB',
+           'CheckpointCB', 'check_amp', 'Trainer', 'train']
 
 # %% ../nbs/06_training.ipynb #5f91908f
 @runtime_checkable
@@ -208,6 +208,8 @@ class MetricsCB(Callback):
     def state_dict(self): return {'sums': {k: torch.as_tensor(v) for k, v in self.sums.items()}, 'n': self.n}
     def load_state_dict(self, state): self.sums, self.n = dict(state['sums']), state['n']
 
+WANDB_RUN_FILE = 'wandb_run.json'  # in the training folder: the W&B run that later phases (evaluation) add to
+
 class WandbCB(Callback):
     "Log each metrics line to Weights & Biases (works with WANDB_MODE=offline); resumes the same run."
     order = 70
@@ -217,6 +219,7 @@ class WandbCB(Callback):
         self.run_id = getattr(self, 'run_id', None) or secrets.token_hex(4)
         self.run = wandb.init(project=self.t.cfg.wandb_project, id=self.run_id, resume='allow', dir=str(self.t.out_dir),
                               config={'dictionary': self.t.dcfg.to_dict(), 'train': self.t.cfg.to_dict()}, reinit='finish_previous')
+        atomic_write_text(self.t.out_dir/WANDB_RUN_FILE, json_text({'id': self.run_id, 'project': self.t.cfg.wandb_project}))  # later phases log here too
         self.logged = self.t.start_step
     def after_step(self):
         if self.t.metrics and self.t.metrics['step'] > self.logged:
