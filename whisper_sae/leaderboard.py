@@ -4,7 +4,7 @@
 
 # %% ../nbs/23a_leaderboard.ipynb #505b2592
 from __future__ import annotations
-import json, time
+import json, math
 from pathlib import Path
 from typing import Sequence
 
@@ -30,7 +30,8 @@ __all__ = ['FESTIVAL_APT', 'SEED_FIELD', 'TASKS', 'SCR_N', 'RUN_KEYS', 'BENCHMAR
 # %% ../nbs/23a_leaderboard.ipynb #3e9e4e56
 FESTIVAL_APT = 'apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts'
 
-def corpus_folder(data:DataConfig) -> Path: # an experiment's data section
+def corpus_folder(data:DataConfig, # an experiment's data section
+                 ) -> Path:
     "The folder (with manifest.tsv) of the corpus the experiment's store was extracted from."
     named = {'fixture': repo_root()/'data'/'speech-fixture', 'offline': offline_corpus_dir(), 'offline-large': large_corpus_dir()}
     if data.corpus in named: return named[data.corpus]
@@ -85,7 +86,8 @@ TASKS = ('phone_class', 'phone', 'silence', 'voice', 'sex', 'real')  # label tas
 SCR_N = 20  # latents ablated for the SCR column (run_benchmark measures 2, 5, 10, 20 and 50)
 RUN_KEYS = ('l0', 'fvu', 'ce_loss_recovered', 'wer_recovered')  # from the run's evaluation
 
-def variant_name(cfg) -> str: # an `ExperimentConfig`
+def variant_name(cfg, # an `ExperimentConfig`
+                ) -> str:
     "A short name of the run's dictionary: kind (if not an SAE), architecture, its own fields and the seed, e.g. 'topk k=16 seed=1'."
     d = cfg.dictionary
     own = ' '.join(f'{k}={v}' for k, v in d.architecture_fields().items())
@@ -128,7 +130,8 @@ def benchmark_key(dictionary:str, # the dictionary's content hash
                   store_key:str, # the store's key (its manifest)
                   rows:np.ndarray, # the frames drawn (store rows)
                   partners:Sequence[str], # the seed partners' dictionary hashes
-                  options:dict) -> str: # the benchmark's options (tasks, ks, seed)
+                  options:dict, # the benchmark's options (tasks, ks, seed)
+                 ) -> str:
     "Cache key of one run's benchmark result."
     return config_hash(BENCHMARK_VERSION, dictionary, labels, store_key, content_hash(np.asarray(rows, '<i8').tobytes()), sorted(partners), options)
 
