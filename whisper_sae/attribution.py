@@ -17,8 +17,8 @@ from .evaluation import ClipBatch, clip_batch, clip_batches
 from .whisper import LoadedWhisper
 
 # %% auto #0
-__all__ = ['check_pair', 'Decomposed', 'decomposed_forward', 'LatentGraph', 'cross_layer_attribution', 'scale_latents',
-           'edges_figure', 'graph_json', 'save_graph']
+__all__ = ['check_pair', 'Decomposed', 'decomposition_hooks', 'decomposed_forward', 'LatentGraph', 'cross_layer_attribution',
+           'scale_latents', 'edges_figure', 'graph_json', 'save_graph']
 
 # %% ../nbs/17_attribution.ipynb #0b21c9f7
 def check_pair(up, down):
@@ -43,12 +43,11 @@ class Decomposed:
     x_down: torch.Tensor  # (batch, positions, d) the activation the downstream dictionary reads (a function of the two above)
     z_down: torch.Tensor  # (frames, n_down) downstream latents on real frames (no grad)
 
-def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dictionaries
-                       b:ClipBatch, # the clips (`clip_batch`); edits touch `b.mask`, their real frames
-                       edit=None) -> Decomposed: # optional z_up -> edited z_up, applied before decoding
-    "Splice the upstream decomposition (latents + error, with gradients) at its site and read the downstream latents."
-    s_in, s_u, s_d = up.in_sites[0], up.out_sites[0], down.in_sites[0]
-    mask, held = b.mask, {}
+def decomposition_hooks(up, # the dictionary whose decomposition is spliced (SAE or transcoder)
+                        mask:torch.Tensor, # (batch, positions) bool: the frames decomposed
+                        edit=None) -> tuple[dict, dict]: # optional z -> edited z, applied before decoding
+    "Hooks splicing `dec(z) + bias + error` at the dictionary's output site (gradients on all three), and the dict they fill with `z`, `err`, `bias`."
+    s_in, s_u, held = up.in_sites[0], up.out_sites[0], {}
     def grab(x): held['x_in'] = x[mask].detach().float()
     def splice(x):
         xs = x[mask].detach().float()
@@ -58,16 +57,24 @@ def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dict
         z = edit(held['z']) if edit is not None else held['z']
         y = x.clone(); y[mask] = (up.decode(z, xin) - c0.detach() + held['bias'] + held['err']).to(x.dtype)
         return y
+    return ({s_in: grab, s_u: splice} if s_in != s_u else {s_u: splice}), held
+
+def decomposed_forward(w:LoadedWhisper, up, down, # upstream and downstream dictionaries
+                       b:ClipBatch, # the clips (`clip_batch`); edits touch `b.mask`, their real frames
+                       edit=None) -> Decomposed: # optional z_up -> edited z_up, applied before decoding
+    "Splice the upstream decomposition (latents + error, with gradients) at its site and read the downstream latents."
+    s_d, mask = down.in_sites[0], b.mask
+    fns, held = decomposition_hooks(up, mask, edit)
     def read(x):
         held['x_d'] = x
         raise _Stop
-    fns = {s_in: grab, s_u: splice} if s_in != s_u else {s_u: splice}
     with torch.enable_grad():
         try: b.encode(w, {**fns, s_d: read})
         except _Stop: pass
         if 'x_d' not in held: raise RuntimeError(f"site {s_d} was not reached by the encoder pass")
     with torch.no_grad(): z_down = down.encode(held['x_d'][mask].float())
     return Decomposed(held['z'], held['err'], held['bias'], held['x_d'], z_down)
+
 
 # %% ../nbs/17_attribution.ipynb #2acabf06
 @dataclass
