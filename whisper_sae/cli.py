@@ -254,6 +254,17 @@ def _config_parser(sub, common:argparse.ArgumentParser, # the options every subc
     c.add_argument('overrides', nargs='*', metavar='section.field=value', help=OVERRIDES_HELP)
     return c
 
+def _spec_parser(sub, common:argparse.ArgumentParser, # the options every subcommand takes
+                 name:str, text:str, description:str, *examples:str) -> argparse.ArgumentParser:
+    "A subcommand that takes a sweep spec, overrides of its fields and --quiet."
+    c = sub.add_parser(name, parents=[common], help=text, description=description, epilog=_examples(*examples),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument('spec', help='sweep YAML: a base experiment and the config fields to vary (see the sweeps docs)')
+    c.add_argument('overrides', nargs='*', metavar='field=value',
+                   help="overrides of the spec's fields, e.g. seed=1 or 'parameters.train.lr=[4e-4, 1.6e-3]' (not of its base experiment)")
+    c.add_argument('--quiet', action='store_true', help='no progress bars')
+    return c
+
 def build_parser() -> argparse.ArgumentParser:
     "The `whisper-sae` argument parser: one subparser per subcommand, each with help on every argument and examples; `--debug` before or after it."
     raw = argparse.RawDescriptionHelpFormatter
@@ -288,28 +299,21 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument('--dtype', default=None, choices=['float32', 'bfloat16', 'float16'],
                        help="Whisper's weights and compute dtype (default: the config's model.dtype; another dtype has its own cache keys and output folder)")
         c.set_defaults(func=cmd_phases)
-    sw = sub.add_parser('sweep', parents=[common], help='run (or resume) a grid / random sweep from a YAML spec', formatter_class=raw,
-                        description="Run (or resume) a sweep: every run's metrics in one table and Pareto plots; finished runs are reused.",
-                        epilog=_examples('whisper-sae sweep configs/sweeps/tiny.yaml',
-                                         'whisper-sae sweep configs/sweeps/tiny.yaml --max-runs 2   # run again to continue',
-                                         "whisper-sae sweep configs/sweeps/tiny.yaml 'parameters.dictionary.k=[16, 32]'   # the spec's fields overridden"))
-    sw.add_argument('spec', help='sweep YAML: a base experiment and the config fields to vary (see the sweeps docs)')
-    sw.add_argument('overrides', nargs='*', metavar='field=value',
-                    help="overrides of the spec's fields, e.g. seed=1 or 'parameters.train.lr=[4e-4, 1.6e-3]' (not of its base experiment)")
+    sw = _spec_parser(sub, common, 'sweep', 'run (or resume) a grid / random sweep from a YAML spec',
+                      "Run (or resume) a sweep: every run's metrics in one table and Pareto plots; finished runs are reused.",
+                      'whisper-sae sweep configs/sweeps/tiny.yaml',
+                      'whisper-sae sweep configs/sweeps/tiny.yaml --max-runs 2   # run again to continue',
+                      "whisper-sae sweep configs/sweeps/tiny.yaml 'parameters.dictionary.k=[16, 32]'   # the spec's fields overridden")
     sw.add_argument('--max-runs', type=int, default=None, help='stop after this many new runs (run again to continue)')
     sw.add_argument('--skip-recorded', action='store_true', help="do not train runs that have a record (the spec's `records`) but no local result")
-    sw.add_argument('--quiet', action='store_true', help='no progress bars')
     sw.set_defaults(func=cmd_sweep)
-    b = sub.add_parser('bench', parents=[common], help="benchmark a sweep's dictionaries: the speech leaderboard", formatter_class=raw,
-                       description="Train (or reuse) a sweep's dictionaries, run every speech benchmark metric on each (cached) and print the "
-                                   "leaderboard; its table and plots go to {output_dir}/{sweep name}/leaderboard/.",
-                       epilog=_examples('whisper-sae bench configs/sweeps/tiny_bench.yaml',
-                                        'whisper-sae bench configs/sweeps/tiny_bench.yaml --max-frames 5000   # quicker, noisier',
-                                        "whisper-sae bench configs/sweeps/tiny_bench.yaml records=results/sweeps   # the spec's fields overridden: keep run records"))
-    b.add_argument('spec', help='sweep YAML whose runs are the dictionaries to compare (e.g. configs/sweeps/tiny_bench.yaml)')
-    b.add_argument('overrides', nargs='*', metavar='field=value', help="overrides of the spec's fields, as for `sweep`")
+    b = _spec_parser(sub, common, 'bench', "benchmark a sweep's dictionaries: the speech leaderboard",
+                     "Train (or reuse) a sweep's dictionaries, run every speech benchmark metric on each (cached) and print the "
+                     "leaderboard; its table and plots go to {output_dir}/{sweep name}/leaderboard/.",
+                     'whisper-sae bench configs/sweeps/tiny_bench.yaml',
+                     'whisper-sae bench configs/sweeps/tiny_bench.yaml --max-frames 5000   # quicker, noisier',
+                     "whisper-sae bench configs/sweeps/tiny_bench.yaml records=results/sweeps   # the spec's fields overridden: keep run records")
     b.add_argument('--max-frames', type=int, default=10000, help='frames the metrics run on, a seeded draw of the store\'s real frames (default 10000)')
-    b.add_argument('--quiet', action='store_true', help='no progress bars')
     b.set_defaults(func=cmd_bench)
     r = _config_parser(sub, common, 'report', "print a finished experiment's metrics", 'whisper-sae report configs/tiny_default.yaml',
                        'whisper-sae report configs/tiny_default.yaml train.lr=1e-3 dictionary.k=64   # the overridden run\'s')
