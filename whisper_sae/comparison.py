@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv, io, json, math
 from pathlib import Path
+from typing import Sequence
 
 from .config import ExperimentConfig, DictionaryConfig, atomic_write_text, write_figures
 from .pipeline import run_experiment, say
@@ -74,7 +75,8 @@ def uniform_rows(rows:list[dict]) -> list[dict]:
     cols = list(dict.fromkeys(k for r in rows for k in r))
     return [{c: r.get(c) for c in cols} for r in rows]
 
-def write_comparison(rows:list[dict], out:str|Path):
+def write_comparison(rows:list[dict], out:str|Path,
+                     plots:Sequence[tuple]=PLOTS): # (key, title, higher is better) of each L0 plot
     "results.csv, results.md and one Pareto plot per metric in `out` (self-contained HTML, and PNG with the `png` extra)."
     out, rows = Path(out), uniform_rows(rows)
     buf = io.StringIO()
@@ -85,7 +87,7 @@ def write_comparison(rows:list[dict], out:str|Path):
     md = ['| ' + ' | '.join(rows[0]) + ' |', '|' + '---|' * len(rows[0])] + ['| ' + ' | '.join(fmt(v) for v in r.values()) + ' |' for r in rows]
     atomic_write_text(out/'results.md', '\n'.join(md) + '\n')
     (out/'plotly.min.js').unlink(missing_ok=True)  # written beside the pages by earlier versions; each page is self-contained now
-    write_figures({out/f'pareto_{key}': pareto_plot(rows, key, f'L0 vs {title}', hib) for key, title, hib in PLOTS})
+    write_figures({out/f'pareto_{key}': pareto_plot(rows, key, f'L0 vs {title}', hib) for key, title, hib in plots})
     return out
 
 # %% ../nbs/09_comparison.ipynb #fc0c9374

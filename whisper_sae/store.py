@@ -444,15 +444,28 @@ class ActivationStore:
             if missing: raise KeyError(f"{path} has no column(s) {missing}: it holds {sorted(f.keys())}")
             return {c: f.get_tensor(c) for c in columns}
     def read(self, columns:Sequence[str], # sites and/or metadata columns ('clip', 'position', 'time', 'is_padding', 'token')
-             stream:str|None=None) -> dict[str, torch.Tensor]:
-        "Whole columns, concatenated over shards (loads them into memory)."
+             stream:str|None=None,
+             rows:Sequence[int]|None=None) -> dict[str, torch.Tensor]: # only these rows of the stream, in this order (None: all)
+        "Whole columns (or some rows of them), concatenated over shards; with `rows`, one shard at a time is in memory."
         if stream is None:
             named = [c for c in columns if c in self.sites]
             if named: stream = self.stream_of(named[0])
             elif len(self.streams) == 1: stream = next(iter(self.streams))
             else: raise ValueError(f"metadata columns exist in each stream ({', '.join(self.streams)}): pass stream=")
-        parts = [self.shard(stream, i, columns) for i in range(len(self.streams[stream]['shards']))]
-        return {c: torch.cat([p[c] for p in parts]) for c in columns}
+        n_shards = len(self.streams[stream]['shards'])
+        if rows is None:
+            parts = [self.shard(stream, i, columns) for i in range(n_shards)]
+            return {c: torch.cat([p[c] for p in parts]) for c in columns}
+        rows = torch.as_tensor(np.asarray(rows), dtype=torch.long)
+        bounds = torch.tensor([0, *np.cumsum(self.streams[stream]['rows'])])
+        if len(rows) and not (0 <= int(rows.min()) and int(rows.max()) < int(bounds[-1])):
+            raise IndexError(f"rows {int(rows.min())}..{int(rows.max())} asked for, but stream {stream!r} of {self.folder} has {int(bounds[-1])} rows")
+        srt, order = rows.sort(stable=True)
+        cut = torch.searchsorted(srt, bounds).tolist()
+        parts = [{c: v[srt[cut[i]:cut[i + 1]] - bounds[i]] for c, v in self.shard(stream, i, columns).items()}
+                 for i in range(n_shards) if cut[i] < cut[i + 1]]
+        back = torch.empty_like(order); back[order] = torch.arange(len(order))
+        return {c: torch.cat([p[c] for p in parts])[back] if parts else self.shard(stream, 0, [c])[c][:0] for c in columns}
     def source(self, sites:Sequence[str], batch_size:int, seed:int=0, shuffle_buffer:int=262144,
                clips:Sequence[int]|None=None, include_padding:bool=False) -> 'StoreSource':
         "A shuffled, repositionable stream of training batches (see `StoreSource`)."
