@@ -22,6 +22,7 @@ offline_requirements = cfg.get('offline_requirements', '').split()
 corpus_requirements = cfg.get('corpus_requirements', '').split()
 bench_requirements = cfg.get('bench_requirements', '').split()
 png_requirements = cfg.get('png_requirements', '').split()
+analysis_requirements = cfg.get('analysis_requirements', '').split()
 scripts = [s.strip() for s in cfg.get('console_scripts', '').split('\n') if s.strip()]
 readme = Path(__file__).parent/'README.md'
 # What a clone keeps at its top level and an installed package needs: copied into the package's `_data/` folder when a
@@ -51,7 +52,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'offline': offline_requirements, 'corpus': corpus_requirements, 'bench': bench_requirements, 'png': png_requirements},
+    extras_require={'dev': dev_requirements, 'offline': offline_requirements, 'corpus': corpus_requirements, 'bench': bench_requirements, 'png': png_requirements, 'analysis': analysis_requirements},
     python_requires='>=' + min_python,
     long_description=readme.read_text(encoding='utf-8') if readme.exists() else cfg['description'],
     long_description_content_type='text/markdown',

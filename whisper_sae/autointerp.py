@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 import plotly.graph_objects as go
-from sklearn.metrics import roc_auc_score, balanced_accuracy_score
 from tqdm.auto import tqdm
+from .config import missing_extra
+try:
+    import scipy.sparse as sp
+    from sklearn.metrics import roc_auc_score, balanced_accuracy_score
+except ImportError as e: raise missing_extra(e, 'analysis', 'whisper_sae.autointerp') from e
 
 from .data import Utterance
 from .store import ActivationStore, FRAME_SECONDS

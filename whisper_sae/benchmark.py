@@ -9,8 +9,11 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score, f1_score
+from .config import missing_extra
+try:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score, f1_score
+except ImportError as e: raise missing_extra(e, 'bench', 'whisper_sae.benchmark') from e
 
 # %% auto #0
 __all__ = ['BINARY_TASKS', 'clip_split', 'top_latents', 'probe_scores', 'sparse_probing', 'probing_summary', 'main_latents',

@@ -85,7 +85,8 @@ CLUSTER_METHODS = ('agglomerative', 'spectral')
 def cluster_latents(sim:np.ndarray, # (n, n) similarity (1 on the diagonal), e.g. `decoder_similarity` or `CoactivationStats.similarity`
                     n_clusters:int, method:str='agglomerative', seed:int=0) -> np.ndarray:
     "Cluster labels (n,) from a similarity matrix: agglomerative (average linkage on 1 - sim) or spectral (sim as affinity)."
-    from sklearn.cluster import AgglomerativeClustering, SpectralClustering
+    try: from sklearn.cluster import AgglomerativeClustering, SpectralClustering
+    except ImportError as e: raise missing_extra(e, 'analysis', 'cluster_latents') from e
     sim = np.asarray(sim, dtype=np.float64)
     if sim.ndim != 2 or sim.shape[0] != sim.shape[1]: raise ValueError(f"similarity must be square (n, n), got shape {sim.shape}")
     if not 1 <= n_clusters <= len(sim): raise ValueError(f"n_clusters={n_clusters} with {len(sim)} latents: use 1..{len(sim)}")

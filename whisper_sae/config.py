@@ -17,10 +17,10 @@ __all__ = ['STALE_TMP_SECONDS', 'PNG_FIX', 'SITE_KINDS', 'STACK_SITES', 'SAMPLE_
            'DEVICE_RE', 'AUTO_DEVICE_ENV', 'STORE_DTYPES', 'DICTIONARY_KINDS', 'DEAD_REMEDIES', 'DICTIONARY_CONFIGS',
            'PLUGIN_MODULE', 'OPTIMIZERS', 'LR_SCHEDULES', 'AMP_MODES', 'PHASES', 'ConfigError', 'WriteError',
            'write_error', 'stale_temp_files', 'atomic_write_bytes', 'atomic_write_text', 'json_text', 'png_available',
-           'write_figures', 'SiteKind', 'Site', 'parse_site', 'package_dir', 'checkout_root', 'shipped_path',
-           'user_home', 'find_config', 'Config', 'config_hash', 'ModelConfig', 'pick_device', 'resolve_device',
-           'DataConfig', 'register_config', 'dictionary_config_class', 'DictionaryConfig', 'TrainConfig', 'EvalConfig',
-           'ExperimentConfig', 'parse_override', 'override_dict', 'with_overrides']
+           'write_figures', 'missing_extra', 'SiteKind', 'Site', 'parse_site', 'package_dir', 'checkout_root',
+           'shipped_path', 'user_home', 'find_config', 'Config', 'config_hash', 'ModelConfig', 'pick_device',
+           'resolve_device', 'DataConfig', 'register_config', 'dictionary_config_class', 'DictionaryConfig',
+           'TrainConfig', 'EvalConfig', 'ExperimentConfig', 'parse_override', 'override_dict', 'with_overrides']
 
 # %% ../nbs/00_config.ipynb #5e626a7f
 class ConfigError(ValueError):
@@ -163,6 +163,13 @@ def write_figures(figs:dict, # path (its suffix is replaced) -> plotly figure
             for t in tmps: t.unlink(missing_ok=True)
         out += pngs
     return out
+
+# %% ../nbs/00_config.ipynb #4d987fcb
+def missing_extra(err:ImportError, # the ImportError raised by the missing package
+                  extra:str, # the whisper_sae extra that installs it
+                  what:str) -> ImportError: # what needs it, for people (e.g. 'whisper_sae.autointerp')
+    "An ImportError naming the missing package, what needs it and the extra that installs it (raise it `from err`)."
+    return ImportError(f"{what} needs {err.name or err}, which is not installed. Fix: pip install 'whisper_sae[{extra}]'")
 
 # %% ../nbs/00_config.ipynb #6dddc256
 class SiteKind(NamedTuple):

@@ -8,9 +8,12 @@ import math
 from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 import plotly.graph_objects as go
-from scipy.stats import rankdata
+from .config import missing_extra
+try:
+    import scipy.sparse as sp
+    from scipy.stats import rankdata
+except ImportError as e: raise missing_extra(e, 'analysis', 'whisper_sae.contrastive') from e
 
 from .data import Utterance
 from .whisper import LoadedWhisper, normalize_transcript, word_error_rate

@@ -13,13 +13,13 @@ from huggingface_hub.utils import _http as _hf_http
 import yaml
 from safetensors.torch import load as st_load, save as st_save
 from .config import DictionaryConfig, atomic_write_bytes, atomic_write_text
-from .dictionaries import (Dictionary, DictionaryError, TopKConfig, build_dictionary, load_dictionary, export_saelens, load_saelens,
+from .dictionaries import (Dictionary, DictionaryError, TopKConfig, BatchTopKConfig, build_dictionary, load_dictionary, export_saelens, load_saelens,
                                       CFG_FILE, WEIGHTS_FILE, SAELENS_CFG, SAELENS_WEIGHTS)
 
 # %% auto #0
 __all__ = ['SPARSIFY_CFG', 'SPARSIFY_WEIGHTS', 'export_sparsify', 'site_of_hookpoint', 'load_sparsify',
            'export_saelens_transcoder', 'load_saelens_transcoder', 'save_release', 'from_pretrained', 'push_to_hub',
-           'FakeHub', 'fake_hub', 'load_dictionary_learning']
+           'FakeHub', 'fake_hub', 'load_dictionary_learning', 'load_audiosae', 'load_freud']
 
 # %% ../nbs/05b_hub.ipynb #42c01aeb
 SPARSIFY_CFG, SPARSIFY_WEIGHTS = 'cfg.json', 'sae.safetensors'
@@ -181,7 +181,7 @@ def from_pretrained(repo_or_folder:str|Path, # a local folder, or a hub repo id 
         root = Path(snapshot_download(str(repo_or_folder), revision=revision, allow_patterns=pats, cache_dir=cache_dir))
     if (root/'ae.pt').exists() and not _layout(root):
         raise DictionaryError(f"{root/'ae.pt'} is a pickle (dictionary_learning / AudioSAE): from_pretrained reads safetensors only; "
-                              "load it with load_dictionary_learning, which unpickles tensors only (weights_only=True)")
+                              "load it with load_dictionary_learning (an AudioSAE release: load_audiosae), which unpickle tensors only (weights_only=True)")
     p = root/site if site and _layout(root/site) else root
     if _layout(p): return _load_folder(p, site if p == root else None, out_site)
     subs = sorted(q.name for q in root.iterdir() if q.is_dir() and _layout(q)) if root.is_dir() else []
@@ -248,22 +248,94 @@ def fake_hub():
     finally: huggingface_hub.set_client_factory(before); enable_progress_bars()
 
 # %% ../nbs/05b_hub.ipynb #773e9418
-def load_dictionary_learning(path:str|Path, # an ae.pt file (or its folder) saved by dictionary_learning
-                             site:str='encoder.blocks.0.resid_post') -> Dictionary: # our name for the site it reads
-    "Read a dictionary_learning AutoEncoderTopK or AutoEncoder checkpoint, unpickling tensors only (`weights_only=True`)."
-    path = Path(path)
-    if path.is_dir(): path = path/'ae.pt'
+_DL_CLASSES = {'AutoEncoderTopK': 'topk', 'BatchTopKSAE': 'batchtopk', 'AutoEncoder': 'relu'}
+
+def _load_tensors(path:Path) -> dict:
+    "A pickled dict read with `weights_only=True`: tensors and plain containers only, anything else refused."
     try: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
         raise DictionaryError(f"{path} is not a plain state dict of tensors ({type(e).__name__}): refusing to unpickle anything else; "
                               "ask its author for safetensors") from None
     if not isinstance(sd, dict): raise DictionaryError(f"{path} holds a {type(sd).__name__}, not a state dict")
-    topk = {'encoder.weight', 'encoder.bias', 'decoder.weight', 'b_dec', 'k'} <= sd.keys()
-    if not topk and not {'encoder.weight', 'encoder.bias', 'decoder.weight', 'bias'} <= sd.keys():
-        raise DictionaryError(f"{path} is not an AutoEncoderTopK or AutoEncoder state dict (keys: {', '.join(sorted(sd))}): no loader for it")
+    return sd
+
+def load_dictionary_learning(path:str|Path, # an ae.pt file (or its folder) saved by dictionary_learning
+                             site:str='encoder.blocks.0.resid_post', # our name for the site it reads
+                             architecture:str|None=None) -> Dictionary: # 'topk', 'batchtopk' or 'relu' (default: config.json's dict_class, else the keys)
+    "Read a dictionary_learning AutoEncoderTopK, BatchTopKSAE or AutoEncoder checkpoint, unpickling tensors only (`weights_only=True`)."
+    path = Path(path)
+    if path.is_dir(): path = path/'ae.pt'
+    sd, cfg_file = _load_tensors(path), path.parent/'config.json'
+    trainer = (json.loads(cfg_file.read_text()).get('trainer') or {}) if cfg_file.exists() else {}
+    if architecture is None and trainer.get('dict_class'):
+        if trainer['dict_class'] not in _DL_CLASSES:
+            raise DictionaryError(f"{cfg_file} names dict_class {trainer['dict_class']!r}: only {', '.join(_DL_CLASSES)} have a loader")
+        architecture = _DL_CLASSES[trainer['dict_class']]
+    topk_keys, relu_keys = {'encoder.weight', 'encoder.bias', 'decoder.weight', 'b_dec', 'k'}, {'encoder.weight', 'encoder.bias', 'decoder.weight', 'bias'}
+    if architecture is None:
+        if topk_keys <= sd.keys():
+            if float(sd.get('threshold', -1)) > 0:
+                raise DictionaryError(f"{path} has a trained threshold, so it may be an AutoEncoderTopK or a BatchTopKSAE, and no config.json "
+                                      "beside it says which: pass architecture='topk' or 'batchtopk'")
+            architecture = 'topk'
+        elif relu_keys <= sd.keys(): architecture = 'relu'
+        else: raise DictionaryError(f"{path} is not an AutoEncoderTopK, BatchTopKSAE or AutoEncoder state dict (keys: {', '.join(sorted(sd))}): no loader for it")
+    if architecture not in _DL_CLASSES.values(): raise DictionaryError(f"architecture must be one of {', '.join(_DL_CLASSES.values())}, got {architecture!r}")
+    need = relu_keys if architecture == 'relu' else topk_keys | ({'threshold'} if architecture == 'batchtopk' else set())
+    if missing := need - sd.keys(): raise DictionaryError(f"{path} lacks {', '.join(sorted(missing))} for a {architecture} dictionary (keys: {', '.join(sorted(sd))})")
     n, d_in = sd['encoder.weight'].shape
-    dc = TopKConfig(in_sites=[site], n_latents=n, k=int(sd['k'])) if topk else DictionaryConfig(architecture='relu', in_sites=[site], n_latents=n)
+    dc = (DictionaryConfig(architecture='relu', in_sites=[site], n_latents=n) if architecture == 'relu' else
+          (TopKConfig if architecture == 'topk' else BatchTopKConfig)(in_sites=[site], n_latents=n, k=int(sd['k'])))
     d = build_dictionary(dc, d_in)
-    d.load_state_dict({'W_enc': sd['encoder.weight'].float().t(), 'b_enc': sd['encoder.bias'].float(),
-                       'W_dec': sd['decoder.weight'].float().t(), 'b_dec': sd['b_dec' if topk else 'bias'].float()})
+    w = {'W_enc': sd['encoder.weight'].float().t(), 'b_enc': sd['encoder.bias'].float(),
+         'W_dec': sd['decoder.weight'].float().t(), 'b_dec': sd['bias' if architecture == 'relu' else 'b_dec'].float()}
+    if architecture == 'batchtopk': w |= {'threshold': sd['threshold'].float().reshape(()), 'n_threshold_updates': torch.tensor(1)}
+    d.load_state_dict(w)
+    return d.eval()
+
+# %% ../nbs/05b_hub.ipynb #14f52a42
+def load_audiosae(repo_or_folder:str|Path='Egorgij21/Audio-SAE-Whisper-small', # a hub repo id or a local copy of one
+                  layer:int=6, # AudioSAE's 1-based layer: the output of encoder block layer-1
+                  revision:str|None=None, # hub branch, tag or commit
+                  cache_dir:str|Path|None=None) -> Dictionary: # huggingface_hub cache (default: its own)
+    "Read one layer of an AudioSAE release (`layer_<n>/ae.pt` + `config.json`) as a BatchTopK `Dictionary`, unpickling tensors only."
+    if layer < 1: raise DictionaryError(f"AudioSAE layers count from 1 (the output of the first block), got {layer}")
+    root, sub = Path(repo_or_folder), f'layer_{layer}'
+    if not root.exists():
+        if str(repo_or_folder).count('/') != 1: raise FileNotFoundError(f"{repo_or_folder} is neither a folder nor a hub repo id like 'org/name'")
+        from huggingface_hub import snapshot_download
+        root = Path(snapshot_download(str(repo_or_folder), revision=revision, allow_patterns=[f'{sub}/ae.pt', f'{sub}/config.json'], cache_dir=cache_dir))
+    if not (root/sub/'ae.pt').exists():
+        have = sorted((q.name for q in root.glob('layer_*') if (q/'ae.pt').exists()), key=lambda s: int(s.split('_')[1]) if s.split('_')[1].isdigit() else 0)
+        raise FileNotFoundError(f"{repo_or_folder} has no {sub}/ae.pt" + (f": its layers are {', '.join(have)}" if have else ''))
+    return load_dictionary_learning(root/sub, site=f'encoder.blocks.{layer - 1}.resid_post', architecture='batchtopk')
+
+# %% ../nbs/05b_hub.ipynb #707fb991
+_FREUD_LAYER = re.compile(r'(encoder|decoder)\.blocks\.(\d+)')
+
+def load_freud(path:str|Path, # a FREUD checkpoint file (torch.save of model, hparams, optimiser state)
+               site:str|None=None) -> Dictionary: # our site name (default: from hparams' whisper_config.layer_name)
+    "Read a FREUD TopK or L1 autoencoder checkpoint as a `Dictionary`, unpickling tensors and plain values only."
+    path = Path(path)
+    ck = _load_tensors(path)
+    if not {'model', 'hparams'} <= ck.keys(): raise DictionaryError(f"{path} is not a FREUD checkpoint: it has no 'model' and 'hparams' (keys: {', '.join(sorted(ck))})")
+    hp, sd = ck['hparams'], ck['model']
+    if site is None:
+        layer = (hp.get('whisper_config') or {}).get('layer_name', '')
+        if not (m := _FREUD_LAYER.fullmatch(layer)):
+            raise DictionaryError(f"{path} was trained on FREUD layer {layer!r}, which has no whisper_sae site name: pass site= (e.g. 'encoder.blocks.2.mlp_out')")
+        site = f'{m[1]}.blocks.{m[2]}.resid_post'
+    variant = hp.get('autoencoder_variant') or ('topk' if 'W_dec' in sd else 'l1')
+    if variant == 'topk':
+        k = (hp.get('autoencoder_config') or hp.get('topk_params') or {}).get('k')
+        if not k: raise DictionaryError(f"{path} is a FREUD TopK autoencoder whose hparams do not give k")
+        n, d_in = sd['encoder.weight'].shape
+        d = build_dictionary(TopKConfig(in_sites=[site], n_latents=n, k=int(k)), d_in)
+        d.load_state_dict({'W_enc': sd['encoder.weight'].float().t(), 'b_enc': sd['encoder.bias'].float(), 'W_dec': sd['W_dec'].float(), 'b_dec': sd['b_dec'].float()})
+    elif variant == 'l1':
+        W = torch.nn.functional.normalize(sd['decoder.weight'].float(), dim=0)  # (d, n), unit columns as FREUD's encode makes them
+        d_in, n = W.shape
+        d = build_dictionary(DictionaryConfig(architecture='relu', in_sites=[site], n_latents=n), d_in)
+        d.load_state_dict({'W_enc': W, 'b_enc': sd['encoder_bias'].float(), 'W_dec': W.t().contiguous(), 'b_dec': torch.zeros(d_in)})
+    else: raise DictionaryError(f"{path} is a FREUD {variant!r} autoencoder: only 'topk' and 'l1' have a loader")
     return d.eval()

@@ -4,7 +4,8 @@
 
 # %% ../nbs/23a_leaderboard.ipynb #505b2592
 from __future__ import annotations
-import json, math
+import json, math, os, time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -23,9 +24,9 @@ from .pipeline import experiment_paths, phase_extract, say
 from .sweeps import SweepConfig, SweepRun, run_sweep, sweep_dir, sweep_runs
 
 # %% auto #0
-__all__ = ['FESTIVAL_APT', 'SEED_FIELD', 'TASKS', 'SCR_N', 'RUN_KEYS', 'BENCHMARK_VERSION', 'corpus_folder', 'leaderboard_labels',
-           'labels_id', 'leaderboard_frames', 'seed_partners', 'variant_name', 'leaderboard_row', 'plain',
-           'benchmark_key', 'run_leaderboard']
+__all__ = ['FESTIVAL_APT', 'SEED_FIELD', 'TASKS', 'SCR_N', 'RUN_KEYS', 'BENCHMARK_VERSION', 'INVOCATIONS', 'corpus_folder',
+           'leaderboard_labels', 'labels_id', 'leaderboard_frames', 'seed_partners', 'variant_name', 'leaderboard_row',
+           'plain', 'benchmark_key', 'log_invocation', 'invocations', 'run_leaderboard']
 
 # %% ../nbs/23a_leaderboard.ipynb #3e9e4e56
 FESTIVAL_APT = 'apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts'
@@ -135,6 +136,20 @@ def benchmark_key(dictionary:str, # the dictionary's content hash
     "Cache key of one run's benchmark result."
     return config_hash(BENCHMARK_VERSION, dictionary, labels, store_key, content_hash(np.asarray(rows, '<i8').tobytes()), sorted(partners), options)
 
+# %% ../nbs/23a_leaderboard.ipynb #aa341d16
+INVOCATIONS = 'invocations.jsonl'
+
+def log_invocation(out:Path, # the leaderboard folder
+                   entry:dict): # what the call did and how long it took
+    "Append one call's timing to the leaderboard's invocation log."
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out/INVOCATIONS, 'a') as f: f.write(json_text(entry).replace('\n', ' ') + '\n')
+
+def invocations(out:Path) -> list[dict]:
+    "The leaderboard's invocation log, oldest first."
+    p = Path(out)/INVOCATIONS
+    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
+
 # %% ../nbs/23a_leaderboard.ipynb #836f0be5
 def _leaderboard_plots(rows:list[dict], tasks:Sequence[str], k:int) -> list[tuple]:
     "(key, title, higher is better) of each plot with at least one finite value."
@@ -159,6 +174,7 @@ def run_leaderboard(spec:SweepConfig|str|Path, # a sweep spec (or its YAML file)
                     seed:int=0, # seeds the frame draw and the metrics' splits
                     progress:bool=True) -> list[dict]:
     "Train (or reuse) a sweep's dictionaries, benchmark each (cached) and write the leaderboard table and plots; its rows."
+    t_start, started = time.time(), datetime.now(timezone.utc).isoformat(timespec='seconds')
     if not isinstance(spec, SweepConfig): spec = SweepConfig.load(spec)
     if clips not in ('all', 'heldout'): raise ValueError(f"clips={clips!r}: use 'all' or 'heldout'")
     runs = sweep_runs(spec)
@@ -167,8 +183,11 @@ def run_leaderboard(spec:SweepConfig|str|Path, # a sweep spec (or its YAML file)
         raise ValueError(f"sweep {spec.name!r}: runs {', '.join(other)} use another activation store than {runs[0].label!r}: a leaderboard compares "
                          "dictionaries on the same frames. Fix: leave data settings out of the spec's runs")
     for r in runs: _check_benchable(r)
+    store_existed, t0 = (paths0.store/'manifest.json').exists(), time.time()
     labels = labels if labels is not None else leaderboard_labels(cfg0, root, progress)  # before any training: a missing aligner fails now
+    labels_s, t0 = time.time() - t0, time.time()
     metrics = {r['run']: r for r in run_sweep(spec, root=root, progress=progress)}
+    sweep_s, bench_s, benchmarked = time.time() - t0, 0.0, 0
     store = ActivationStore(paths0.store)
     held = None
     if clips == 'heldout':
@@ -197,7 +216,11 @@ def run_leaderboard(spec:SweepConfig|str|Path, # a sweep spec (or its YAML file)
             res = plain(run_benchmark(d, d.inputs(acts[sites]), table, tasks=tasks, ks=ks, others=others, x_out=d.targets(acts[sites]), seed=seed))
             atomic_write_text(path, json_text(seal(dict(version=BENCHMARK_VERSION, run=run.name, label=run.label, result=res))))
             say(f"{tag}: benchmarked in {sum(res['seconds'].values()):.1f} s")
+            bench_s, benchmarked = bench_s + sum(res['seconds'].values()), benchmarked + 1
         board.append(leaderboard_row(run, metrics[run.name], res, tasks, ks))
     write_comparison(board, out, plots=_leaderboard_plots(board, tasks, ks[0]))
-    say(f"leaderboard {spec.name}: {len(board)} runs on {len(rows)} frames; table and plots in {out}")
+    log_invocation(out, dict(started=started, wall_s=time.time() - t_start, labels_s=labels_s, sweep_s=sweep_s, bench_s=bench_s, runs=len(runs),
+                             benchmarked=benchmarked, store_existed=store_existed, frames=len(rows), cores=len(os.sched_getaffinity(0)),
+                             threads=torch.get_num_threads()))
+    say(f"leaderboard {spec.name}: {len(board)} runs on {len(rows)} frames in {time.time() - t_start:.0f} s; table and plots in {out}")
     return board
