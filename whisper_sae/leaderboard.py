@@ -136,14 +136,14 @@ def benchmark_key(dictionary:str, # the dictionary's content hash
     "Cache key of one run's benchmark result."
     return config_hash(BENCHMARK_VERSION, dictionary, labels, store_key, content_hash(np.asarray(rows, '<i8').tobytes()), sorted(partners), options)
 
-# %% ../nbs/23a_leaderboard.ipynb #aa341d16
+# %% ../nbs/23a_leaderboard.ipynb #2b74a1ee
 INVOCATIONS = 'invocations.jsonl'
 
 def log_invocation(out:Path, # the leaderboard folder
                    entry:dict): # what the call did and how long it took
     "Append one call's timing to the leaderboard's invocation log."
     out.mkdir(parents=True, exist_ok=True)
-    with open(out/INVOCATIONS, 'a') as f: f.write(json_text(entry).replace('\n', ' ') + '\n')
+    with open(out/INVOCATIONS, 'a') as f: f.write(json.dumps(json.loads(json_text(entry))) + '\n')  # one line: strict JSON, NaN as null
 
 def invocations(out:Path) -> list[dict]:
     "The leaderboard's invocation log, oldest first."
