@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #090267c7
 from __future__ import annotations
-import dataclasses, difflib, hashlib, importlib, json, os, re, tempfile, types, typing
+import dataclasses, difflib, hashlib, importlib.util, json, os, re, tempfile, types, typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, Optional, Union

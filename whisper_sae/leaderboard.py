@@ -221,6 +221,6 @@ def run_leaderboard(spec:SweepConfig|str|Path, # a sweep spec (or its YAML file)
     write_comparison(board, out, plots=_leaderboard_plots(board, tasks, ks[0]))
     log_invocation(out, dict(started=started, wall_s=time.time() - t_start, labels_s=labels_s, sweep_s=sweep_s, bench_s=bench_s, runs=len(runs),
                              benchmarked=benchmarked, store_existed=store_existed, frames=len(rows), cores=len(os.sched_getaffinity(0)),
-                             threads=torch.get_num_threads()))
+                             threads=torch.get_num_threads(), load=os.getloadavg()[1]))  # load: the 5-minute load average at the end (other jobs on the machine)
     say(f"leaderboard {spec.name}: {len(board)} runs on {len(rows)} frames in {time.time() - t_start:.0f} s; table and plots in {out}")
     return board
