@@ -22,11 +22,11 @@ from .contrastive import split_clips, contrastive_search
 from .nonspeech import hallucinated
 
 # %% auto #0
-__all__ = ['Transcriber', 'clip_split', 'clip_means', 'Detection', 'detect', 'suppress', 'steer_latents', 'matched_random',
+__all__ = ['Transcriber', 'label_split', 'clip_means', 'Detection', 'detect', 'suppress', 'steer_latents', 'matched_random',
            'whisper_transcriber', 'hallucination_curve', 'SpliceRun', 'splice_latents', 'curve_figure']
 
 # %% ../nbs/24a_hallucination.ipynb #15cdf248
-def clip_split(labels:Sequence[float], # (clips,) per clip: 1, 0 or NaN (left out)
+def label_split(labels:Sequence[float], # (clips,) per clip: 1, 0 or NaN (left out)
                report_fraction:float=0.5, seed:int=0) -> tuple[np.ndarray, np.ndarray]:
     "(selection clips, report clips): `split_clips` within each label, so both labels are in both halves."
     lab = np.asarray(labels, dtype=float)
@@ -56,12 +56,12 @@ def detect(acts, # (N, F) latent activations of every frame
            clip:Sequence[int], # (N,) clip of each frame (an index into `labels`)
            labels:Sequence[float], # (clips,) 1 = set A, 0 = set B, NaN = left out
            level:str='frame', # 'frame': every frame a row; 'clip': each clip's mean activation a row
-           split:tuple|None=None, # (selection clips, report clips) to use; None: `clip_split(labels, report_fraction, seed)`
+           split:tuple|None=None, # (selection clips, report clips) to use; None: `label_split(labels, report_fraction, seed)`
            report_fraction:float=0.5, seed:int=0, top_n:int=10) -> Detection:
     "The `top_n` latents separating clips labelled 1 from 0, ranked on one stratified half of the clips, reported on the other."
     if level not in ('frame', 'clip'): raise ValueError(f"level {level!r}: use 'frame' or 'clip'")
     lab, clip = np.asarray(labels, dtype=float), np.asarray(clip)
-    select, report = clip_split(lab, report_fraction, seed) if split is None else (np.asarray(split[0]), np.asarray(split[1]))
+    select, report = label_split(lab, report_fraction, seed) if split is None else (np.asarray(split[0]), np.asarray(split[1]))
     if level == 'clip':
         ids, X = clip_means(acts, clip)
         return Detection(contrastive_search(X, lab[ids], ids, select, report, top_n), select, report)
