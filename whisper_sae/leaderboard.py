@@ -143,7 +143,7 @@ def log_invocation(out:Path, # the leaderboard folder
                    entry:dict): # what the call did and how long it took
     "Append one call's timing to the leaderboard's invocation log."
     out.mkdir(parents=True, exist_ok=True)
-    with open(out/INVOCATIONS, 'a') as f: f.write(json.dumps(json.loads(json_text(entry))) + '\n')  # one line: strict JSON, NaN as null
+    with open(out/INVOCATIONS, 'a') as f: f.write(json_text(entry, indent=None) + '\n')  # one line: strict JSON, NaN as null
 
 def invocations(out:Path) -> list[dict]:
     "The leaderboard's invocation log, oldest first."
